@@ -1,0 +1,60 @@
+// Command dispatch: `mdm-discovery <command> [options]`. Library code: returns an exit code, never exits.
+import { readFileSync } from 'node:fs';
+import { serveCommand } from './commands/serve.js';
+
+export interface Io {
+  readonly stdout: NodeJS.WritableStream;
+  readonly stderr: NodeJS.WritableStream;
+}
+
+export interface Command {
+  readonly summary: string;
+  readonly usage: string;
+  run(args: string[], io: Io): Promise<number>;
+}
+
+const COMMANDS: Record<string, Command> = {
+  serve: serveCommand,
+};
+
+export const VERSION: string = (
+  JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
+    version: string;
+  }
+).version;
+
+function help(): string {
+  const lines = Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(10)} ${c.summary}`);
+  return `mdm-discovery ${VERSION}: Apple account-driven enrollment discovery for many domains
+
+Usage: mdm-discovery <command> [options]
+
+Commands:
+${lines.join('\n')}
+
+Run "mdm-discovery <command> --help" for a command's options.
+`;
+}
+
+/** Exit codes: 0 success, 1 the command failed, 2 usage error. */
+export async function run(argv: string[], io: Io): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+    io.stdout.write(help());
+    return name === undefined ? 2 : 0;
+  }
+  if (name === '--version' || name === '-v') {
+    io.stdout.write(`${VERSION}\n`);
+    return 0;
+  }
+  const command = COMMANDS[name];
+  if (command === undefined) {
+    io.stderr.write(`mdm-discovery: unknown command "${name}"\n\n${help()}`);
+    return 2;
+  }
+  if (rest.includes('--help') || rest.includes('-h')) {
+    io.stdout.write(command.usage);
+    return 0;
+  }
+  return command.run(rest, io);
+}

@@ -1,0 +1,94 @@
+// Field checks shared by the config schema and the CLI: domains, https URLs, GUIDs.
+import { toAsciiDomain } from '../discovery/host.js';
+
+export const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+export type Checked = { readonly value: string } | { readonly error: string };
+
+/**
+ * A configured domain: `contoso.com` or `*.contoso.com`. Harmless differences are normalised
+ * (case, a trailing dot, Unicode to punycode); anything else is refused with the fix.
+ */
+export function checkDomain(raw: string): Checked {
+  if (raw.trim() !== raw) {
+    const where = raw.trimStart() !== raw ? 'leading' : 'trailing';
+    return { error: `"${raw}" has ${where} whitespace; write "${raw.trim()}"` };
+  }
+  if (/\s/.test(raw)) return { error: `"${raw}" contains whitespace; a domain has none` };
+  const scheme = /^[a-z][a-z0-9+.-]*:\/\//i.exec(raw);
+  if (scheme) {
+    const rest = raw.slice(scheme[0].length).split(/[/:?#]/)[0] ?? '';
+    return { error: `"${raw}" has a scheme; write only the domain "${rest}"` };
+  }
+  if (raw.includes('@')) {
+    const domain = raw.slice(raw.lastIndexOf('@') + 1);
+    return { error: `"${raw}" is an e-mail address; write its domain "${domain}"` };
+  }
+  if (/[/?#]/.test(raw)) {
+    return {
+      error: `"${raw}" has a path; write only the domain "${raw.split(/[/?#]/)[0]}" (the service answers /.well-known/com.apple.remotemanagement itself)`,
+    };
+  }
+  if (/:[0-9]*$/.test(raw)) {
+    return {
+      error: `"${raw}" has a port; devices always ask on https port 443, so write "${raw.replace(/:[0-9]*$/, '')}"`,
+    };
+  }
+  const wildcard = raw.startsWith('*.');
+  const name = wildcard ? raw.slice(2) : raw;
+  if (name.includes('*')) {
+    return { error: `"${raw}" has a "*" inside; only a leading "*." wildcard is supported` };
+  }
+  const ascii = toAsciiDomain(name);
+  if (ascii === undefined) {
+    return {
+      error: `"${raw}" is not a valid domain name: it needs two or more labels of 1-63 letters, digits or hyphens (not at either end of a label)`,
+    };
+  }
+  return { value: wildcard ? `*.${ascii}` : ascii };
+}
+
+export interface UrlRules {
+  /** Whether a query string is allowed (a generic BaseURL may carry one; a preset host may not). */
+  readonly query: boolean;
+}
+
+/** An absolute https URL that an Apple device can be sent to; the error names the fix. */
+export function checkHttpsUrl(raw: string, rules: UrlRules): Checked {
+  if (/\s/.test(raw)) return { error: `"${raw}" contains whitespace; remove it` };
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    return { error: `"${raw}" is not an absolute URL; write it as https://host/path` };
+  }
+  if (url.protocol !== 'https:') {
+    return {
+      error: `"${raw}" must use https: Apple devices only enroll over TLS; write "https://${raw.replace(/^[a-z][a-z0-9+.-]*:\/\//i, '')}"`,
+    };
+  }
+  if (url.username !== '' || url.password !== '') {
+    return { error: `"${raw}" contains credentials before the host; remove them` };
+  }
+  if (raw.includes('#')) return { error: `"${raw}" has a fragment (#…); remove it` };
+  if (!rules.query && raw.includes('?')) {
+    return { error: `"${raw}" has a query string; give only the server's address` };
+  }
+  if (/[^\x21-\x7e]/.test(raw)) {
+    return { error: `"${raw}" has characters that are not ASCII; write it as "${url.href}"` };
+  }
+  if (toAsciiDomain(url.hostname) === undefined) {
+    return { error: `"${raw}" has a host "${url.hostname}" that is not a valid domain name` };
+  }
+  return { value: raw };
+}
+
+/** A host that repeats its last label (`jamfcloud.com.com`) is almost always a typing mistake. */
+export function repeatedSuffix(hostname: string): string | undefined {
+  const labels = hostname.split('.');
+  const last = labels[labels.length - 1];
+  if (labels.length >= 3 && last !== undefined && labels[labels.length - 2] === last) {
+    return labels.slice(0, -1).join('.');
+  }
+  return undefined;
+}

@@ -1,0 +1,371 @@
+// Loading a config: a JSON file or a directory of them, parsed, checked as a whole, or refused with every problem.
+import { readdir, readFile, stat } from 'node:fs/promises';
+import { join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { z } from 'zod';
+import { GUID, repeatedSuffix } from './checks.js';
+import { formatPath, jsonPositions, offsetPosition, type Position } from './json-positions.js';
+import { findPlaceholder } from './placeholders.js';
+import { INTUNE_HOSTS, INTUNE_PATH } from './presets.js';
+import { ConfigError, type ConfigProblem } from './problems.js';
+import { type ConfigFile, configFileSchema, type TenantConfig } from './schema.js';
+
+/** The embedded demo config, used when MDM_DISCOVERY_CONFIG is not set. */
+export const DEFAULT_CONFIG_PATH = fileURLToPath(
+  new URL('../../config/default.json', import.meta.url),
+);
+
+export interface SourcedTenant extends TenantConfig {
+  /** The file and JSON path the tenant was read from, for messages that name it. */
+  readonly source: { readonly file: string; readonly path: string };
+}
+
+export interface Config {
+  readonly tenants: readonly SourcedTenant[];
+  /** Problems that do not stop the config from being used. */
+  readonly warnings: readonly ConfigProblem[];
+}
+
+export interface ConfigDocument {
+  /** How messages name the file. */
+  readonly file: string;
+  readonly text: string;
+}
+
+/** Reads a config file, or every `*.json` file of a directory (sorted; hidden entries skipped). */
+export async function loadConfig(path: string): Promise<Config> {
+  return parseConfig(await readConfigDocuments(path));
+}
+
+export async function readConfigDocuments(path: string): Promise<ConfigDocument[]> {
+  const display = displayPath(path);
+  let info: Awaited<ReturnType<typeof stat>>;
+  try {
+    info = await stat(path);
+  } catch (error) {
+    throw fileError(display, error);
+  }
+  if (!info.isDirectory()) return [{ file: display, text: await readText(path, display) }];
+  // Hidden entries are skipped: a Kubernetes ConfigMap volume keeps its real files under ..data.
+  const names = (await readdir(path))
+    .filter((name) => name.endsWith('.json') && !name.startsWith('.') && name !== 'schema.json')
+    .sort();
+  if (names.length === 0) {
+    throw new ConfigError([
+      {
+        severity: 'error',
+        file: display,
+        path: '(root)',
+        message: 'the directory holds no *.json file',
+      },
+    ]);
+  }
+  return Promise.all(
+    names.map(async (name) => ({
+      file: join(display, name),
+      text: await readText(join(path, name), join(display, name)),
+    })),
+  );
+}
+
+async function readText(path: string, display: string): Promise<string> {
+  try {
+    return await readFile(path, 'utf8');
+  } catch (error) {
+    throw fileError(display, error);
+  }
+}
+
+function fileError(display: string, error: unknown): ConfigError {
+  const code = (error as NodeJS.ErrnoException).code;
+  const reason =
+    code === 'ENOENT'
+      ? 'no such file or directory; check MDM_DISCOVERY_CONFIG'
+      : code === 'EACCES'
+        ? 'permission denied; the service user must be able to read it'
+        : `cannot be read (${code ?? String(error)})`;
+  return new ConfigError([{ severity: 'error', file: display, path: '(root)', message: reason }]);
+}
+
+function displayPath(path: string): string {
+  const rel = relative(process.cwd(), path);
+  return rel === '' ? '.' : rel.startsWith('..') ? path : rel;
+}
+
+/**
+ * Validates documents together (each alone, then across them: names and domains are unique)
+ * and returns the config, or throws ConfigError with every error and warning found.
+ */
+export function parseConfig(documents: readonly ConfigDocument[]): Config {
+  const problems: ConfigProblem[] = [];
+  const tenants: SourcedTenant[] = [];
+  for (const document of documents) {
+    const file = parseDocument(document, problems);
+    if (file === undefined) continue;
+    file.tenants.forEach((tenant, index) => {
+      tenants.push({ ...tenant, source: { file: document.file, path: `tenants[${index}]` } });
+    });
+  }
+  if (problems.length === 0 && tenants.length === 0) {
+    problems.push({
+      severity: 'error',
+      file: documents[0]?.file ?? '(config)',
+      path: 'tenants',
+      message: 'no tenant is configured; add one (see config/examples/)',
+    });
+  }
+  problems.push(...crossCheck(tenants), ...semanticChecks(tenants));
+  if (problems.some((p) => p.severity === 'error')) throw new ConfigError(problems);
+  return { tenants, warnings: problems };
+}
+
+function parseDocument(
+  document: ConfigDocument,
+  problems: ConfigProblem[],
+): ConfigFile | undefined {
+  const { file } = document;
+  // A byte order mark is harmless here; strip it rather than refuse the file.
+  const text = document.text.charCodeAt(0) === 0xfeff ? document.text.slice(1) : document.text;
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (error) {
+    problems.push(syntaxProblem(file, text, error as Error));
+    return undefined;
+  }
+  const positions = jsonPositions(text);
+  const at = (path: readonly PropertyKey[]) => positionOf(positions, path);
+  const placed = placeholderProblems(json, file, at);
+  problems.push(...placed);
+  const result = configFileSchema.safeParse(json, { reportInput: true });
+  if (!result.success) {
+    const taken = new Set(placed.map((p) => p.path));
+    for (const issue of result.error.issues) {
+      const path = formatPath(issue.path);
+      if (taken.has(path)) continue; // one message per field: the placeholder says more
+      problems.push({
+        severity: 'error',
+        file,
+        path,
+        ...at(issue.path),
+        message: issueMessage(issue),
+      });
+    }
+    return undefined;
+  }
+  return placed.length === 0 ? result.data : undefined;
+}
+
+function syntaxProblem(file: string, text: string, error: Error): ConfigProblem {
+  const match = /at position (\d+)/.exec(error.message);
+  const offset = match ? Number(match[1]) : text.length;
+  const reason = error.message
+    .replace(/ in JSON at position \d+.*$/, '')
+    .replace(/ \(line \d+ column \d+\)$/, '');
+  const next = text.slice(offset).trimStart();
+  const before = text.slice(0, offset).trimEnd();
+  const hint =
+    next.startsWith('//') || next.startsWith('/*')
+      ? 'JSON does not allow comments; remove them'
+      : before.endsWith(',') && (next.startsWith('}') || next.startsWith(']'))
+        ? 'remove the trailing comma'
+        : next.startsWith("'")
+          ? 'JSON strings and keys need double quotes'
+          : 'fix the JSON syntax';
+  return {
+    severity: 'error',
+    file,
+    path: '(root)',
+    ...offsetPosition(text, offset),
+    message: `not valid JSON (${reason}); ${hint}`,
+  };
+}
+
+function positionOf(
+  positions: Map<string, Position>,
+  path: readonly PropertyKey[],
+): Partial<Position> {
+  // A missing key has no position of its own: point at the nearest enclosing value.
+  for (let end = path.length; end >= 0; end--) {
+    const found = positions.get(formatPath(path.slice(0, end)));
+    if (found) return found;
+  }
+  return {};
+}
+
+type Locate = (path: readonly PropertyKey[]) => Partial<Position>;
+
+/** Free text shown to people may contain anything; every other string is checked. */
+const FREE_TEXT = new Set(['message', 'description', '$schema']);
+
+const PLACEHOLDER_FIX: Record<string, string> = {
+  tenantId: 'your Microsoft Entra tenant ID (a GUID: Entra admin center > Overview > Tenant ID)',
+  baseUrl: 'the BaseURL your MDM console shows',
+  url: 'your MDM server address',
+  domains: "the domain of your users' accounts",
+  name: 'a short name for this organisation',
+};
+
+function placeholderProblems(json: unknown, file: string, at: Locate): ConfigProblem[] {
+  const found: ConfigProblem[] = [];
+  const walk = (value: unknown, path: PropertyKey[]) => {
+    if (typeof value === 'string') {
+      const placeholder = findPlaceholder(value);
+      if (placeholder === undefined) return;
+      const key = [...path].reverse().find((p) => typeof p === 'string') as string | undefined;
+      const fix = PLACEHOLDER_FIX[key ?? ''] ?? 'the real value';
+      found.push({
+        severity: 'error',
+        file,
+        path: formatPath(path),
+        ...at(path),
+        message: `"${value}" still holds the placeholder "${placeholder}"; replace it with ${fix}`,
+      });
+    } else if (Array.isArray(value)) {
+      value.forEach((item, i) => {
+        walk(item, [...path, i]);
+      });
+    } else if (value !== null && typeof value === 'object') {
+      for (const [key, item] of Object.entries(value)) {
+        if (!FREE_TEXT.has(key)) walk(item, [...path, key]);
+      }
+    }
+  };
+  walk(json, []);
+  return found;
+}
+
+function issueMessage(issue: z.core.$ZodIssue): string {
+  if (issue.code === 'invalid_type') {
+    if (issue.input === undefined) return 'is required';
+    return `must be ${article(issue.expected)}, not ${describe(issue.input)}`;
+  }
+  if (issue.code === 'invalid_value') {
+    const allowed = issue.values.map((v) => JSON.stringify(v)).join(', ');
+    const near =
+      typeof issue.input === 'string' ? nearestValue(issue.input, issue.values) : undefined;
+    return `${JSON.stringify(issue.input)} is not allowed; use ${near ? `"${near}"` : `one of ${allowed}`}`;
+  }
+  return issue.message;
+}
+
+function nearestValue(input: string, values: readonly unknown[]): string | undefined {
+  const strings = values.filter((v): v is string => typeof v === 'string');
+  const lower = input.toLowerCase();
+  return (
+    strings.find((v) => v.toLowerCase() === lower) ??
+    strings.find((v) => v.toLowerCase().startsWith(lower.slice(0, 3)))
+  );
+}
+
+function article(expected: string): string {
+  return expected === 'array' || expected === 'object' ? `an ${expected}` : `a ${expected}`;
+}
+
+function describe(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'an array';
+  if (typeof value === 'object') return 'an object';
+  return `${typeof value} ${JSON.stringify(value)}`;
+}
+
+/** Across all documents: tenant names and domains are unique. */
+function crossCheck(tenants: readonly SourcedTenant[]): ConfigProblem[] {
+  const problems: ConfigProblem[] = [];
+  const names = new Map<string, SourcedTenant>();
+  const domains = new Map<string, { tenant: SourcedTenant; path: string }>();
+  for (const tenant of tenants) {
+    const { file, path } = tenant.source;
+    const sameName = names.get(tenant.name);
+    if (sameName) {
+      problems.push({
+        severity: 'error',
+        file,
+        path: `${path}.name`,
+        message: `"${tenant.name}" is also the name of ${where(sameName.source)}; tenant names must be unique`,
+      });
+    } else names.set(tenant.name, tenant);
+    tenant.domains.forEach((domain, i) => {
+      const domainPath = `${path}.domains[${i}]`;
+      const first = domains.get(domain);
+      if (!first) {
+        domains.set(domain, { tenant, path: domainPath });
+      } else if (first.tenant === tenant) {
+        problems.push({
+          severity: 'warning',
+          file,
+          path: domainPath,
+          message: `"${domain}" is listed twice in this tenant`,
+        });
+      } else {
+        problems.push({
+          severity: 'error',
+          file,
+          path: domainPath,
+          message: `"${domain}" is already served by tenant "${first.tenant.name}" (${where({ file: first.tenant.source.file, path: first.path })}); a domain belongs to one tenant`,
+        });
+      }
+    });
+  }
+  return problems;
+}
+
+function where(source: { file: string; path: string }): string {
+  return `${source.file} ${source.path}`;
+}
+
+/** Legal but probably wrong: said, not refused. */
+function semanticChecks(tenants: readonly SourcedTenant[]): ConfigProblem[] {
+  const found: ConfigProblem[] = [];
+  for (const tenant of tenants) {
+    const { file, path } = tenant.source;
+    const url = new URL(tenant.enroll.baseUrl);
+    const doubled = repeatedSuffix(url.hostname);
+    if (doubled) {
+      found.push({
+        severity: 'warning',
+        file,
+        path: `${path}.enroll`,
+        message: `the BaseURL host "${url.hostname}" repeats its last label; did you mean "${doubled}"?`,
+      });
+    }
+    if (tenant.enroll.preset === 'custom') found.push(...intuneByHand(tenant, url));
+  }
+  return found;
+}
+
+/** A hand-written Intune BaseURL gets the checks the intune preset makes impossible to fail. */
+function intuneByHand(tenant: SourcedTenant, url: URL): ConfigProblem[] {
+  if (!(Object.values(INTUNE_HOSTS) as string[]).includes(url.hostname)) return [];
+  const { file, path } = tenant.source;
+  const problem = (severity: 'error' | 'warning', message: string): ConfigProblem => ({
+    severity,
+    file,
+    path: `${path}.enroll.baseUrl`,
+    message,
+  });
+  const found: ConfigProblem[] = [];
+  if (url.pathname !== INTUNE_PATH) {
+    found.push(
+      problem(
+        'error',
+        `Intune's enrollment path is ${INTUNE_PATH}, not ${url.pathname}; or use the "intune" preset`,
+      ),
+    );
+  }
+  const tenantId = url.searchParams.get('aadTenantId');
+  if (tenantId === null || !GUID.test(tenantId)) {
+    found.push(
+      problem(
+        'error',
+        `aadTenantId must be your Entra tenant ID (a GUID), not ${JSON.stringify(tenantId)}; or use the "intune" preset`,
+      ),
+    );
+  }
+  if (tenant.enroll.version !== 'mdm-byod') {
+    found.push(
+      problem('warning', 'Intune documents only "mdm-byod"; no Intune mdm-adde URL is published'),
+    );
+  }
+  return found;
+}

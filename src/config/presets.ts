@@ -1,0 +1,45 @@
+// Vendor presets: the exact BaseURL each MDM publishes (PROTOCOL.md section 4).
+import type { Server } from '../discovery/response.js';
+
+/**
+ * Intune's enrollment hosts per cloud. Intune documents only mdm-byod (account-driven User Enrollment).
+ * https://learn.microsoft.com/en-us/mem/intune/enrollment/apple-account-driven-user-enrollment
+ */
+export const INTUNE_HOSTS = {
+  commercial: 'manage.microsoft.com',
+  usgov: 'manage.microsoft.us',
+  china: 'manage.microsoft.cn',
+} as const;
+export type IntuneCloud = keyof typeof INTUNE_HOSTS;
+export const INTUNE_PATH = '/EnrollmentServer/PostReportDeviceInfoForUEV2';
+
+export const JAMF_PATHS = {
+  user: '/servicediscoveryenrollment/v1/userenroll',
+  // Community-reported; Jamf documents the user path.
+  device: '/servicediscoveryenrollment/v1/deviceenroll',
+} as const;
+export type JamfEnrollment = keyof typeof JAMF_PATHS;
+
+export const FLEET_PATH = '/api/mdm/apple/account_driven_enroll';
+
+export function intuneServer(cloud: IntuneCloud, tenantId: string): Server {
+  return {
+    version: 'mdm-byod',
+    baseUrl: `https://${INTUNE_HOSTS[cloud]}${INTUNE_PATH}?aadTenantId=${tenantId}`,
+  };
+}
+
+export function jamfServer(url: string, enrollment: JamfEnrollment): Server {
+  return {
+    version: enrollment === 'device' ? 'mdm-adde' : 'mdm-byod',
+    baseUrl: `${withoutTrailingSlash(url)}${JAMF_PATHS[enrollment]}`,
+  };
+}
+
+export function fleetServer(url: string): Server {
+  return { version: 'mdm-byod', baseUrl: `${withoutTrailingSlash(url)}${FLEET_PATH}` };
+}
+
+function withoutTrailingSlash(url: string): string {
+  return url.replace(/\/+$/, '');
+}

@@ -1,0 +1,50 @@
+// Host names: turning a Host header or a configured domain into the one form the routing table uses.
+import { domainToASCII } from 'node:url';
+
+const LABEL = /^(?!-)[a-z0-9-]{1,63}(?<!-)$/;
+const PLAIN_HOST = /^[a-z0-9.-]+$/;
+
+/**
+ * Lower-case ASCII (punycode) form of a DNS name, or undefined when it is not a valid
+ * fully qualified name. A single trailing dot is dropped: `contoso.com.` is `contoso.com`.
+ */
+export function toAsciiDomain(name: string): string | undefined {
+  const trimmed = name.endsWith('.') ? name.slice(0, -1) : name;
+  if (trimmed.length === 0) return undefined;
+  const lower = trimmed.toLowerCase();
+  // domainToASCII applies UTS #46 (what browsers do); it returns '' for names it cannot map.
+  const ascii = PLAIN_HOST.test(lower) ? lower : domainToASCII(lower);
+  if (ascii.length === 0 || ascii.length > 253) return undefined;
+  const labels = ascii.split('.');
+  if (labels.length < 2) return undefined;
+  for (const label of labels) {
+    if (!LABEL.test(label)) return undefined;
+  }
+  // A name whose last label is all digits is an IPv4 literal, not a domain.
+  if (/^[0-9]+$/.test(labels[labels.length - 1] ?? '')) return undefined;
+  return ascii;
+}
+
+/**
+ * The routing key for a Host header: lower-cased, port and trailing dot removed, Unicode to
+ * punycode. Returns undefined for anything that cannot be a configured domain (IP literals,
+ * empty, malformed), which the caller treats as an unknown host.
+ */
+export function hostKey(header: string | undefined): string | undefined {
+  if (header === undefined || header.length === 0 || header.length > 300) return undefined;
+  // IPv6 literals ("[::1]:8080") are never configured domains.
+  if (header.charCodeAt(0) === 91 /* [ */) return undefined;
+  const colon = header.indexOf(':');
+  let name = colon === -1 ? header : header.slice(0, colon);
+  if (colon !== -1 && !/^[0-9]{1,5}$/.test(header.slice(colon + 1))) return undefined;
+  // Node decodes header bytes as latin1; a client that sent UTF-8 bytes is read back as UTF-8.
+  if (!isAscii(name)) name = Buffer.from(name, 'latin1').toString('utf8');
+  return toAsciiDomain(name);
+}
+
+function isAscii(text: string): boolean {
+  for (let i = 0; i < text.length; i++) {
+    if (text.charCodeAt(i) > 0x7f) return false;
+  }
+  return true;
+}

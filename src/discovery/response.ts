@@ -1,0 +1,82 @@
+// Prepared answers: status, headers and body bytes computed once, when a config is compiled.
+
+export interface PreparedResponse {
+  readonly status: number;
+  /** Complete header set, lower-case names, Content-Length included. */
+  readonly headers: Readonly<Record<string, string>>;
+  /** Compact JSON text. */
+  readonly body: string;
+  /**
+   * The body's UTF-8 bytes (no byte order mark), written as they are. A Buffer, not the string:
+   * Fastify would append `; charset=utf-8` to the Content-Type of a string body.
+   */
+  readonly bytes: Buffer;
+}
+
+export type EnrollVersion = 'mdm-byod' | 'mdm-adde';
+
+export interface Server {
+  readonly version: EnrollVersion;
+  readonly baseUrl: string;
+}
+
+/**
+ * Headers every JSON answer carries. Content-Type is exactly `application/json` with no charset:
+ * the device and Microsoft's troubleshooting check that string (PROTOCOL.md section 2). The answer
+ * depends on the query, so no cache may keep it.
+ */
+const JSON_HEADERS = {
+  'content-type': 'application/json',
+  'cache-control': 'no-store',
+  'x-content-type-options': 'nosniff',
+} as const;
+
+export function prepare(
+  status: number,
+  document: unknown,
+  baseHeaders: Readonly<Record<string, string>>,
+): PreparedResponse {
+  const body = JSON.stringify(document);
+  const bytes = Buffer.from(body, 'utf8');
+  return {
+    status,
+    headers: {
+      ...baseHeaders,
+      ...JSON_HEADERS,
+      'content-length': String(bytes.length),
+    },
+    body,
+    bytes,
+  };
+}
+
+/**
+ * The 200 body: exactly one server, keys in Apple's spelling and order.
+ * https://developer.apple.com/documentation/devicemanagement/wellknown/availableserver
+ * Apple: the array "needs to contain a single item"; the device uses the first.
+ */
+export function serversDocument(server: Server): unknown {
+  return { Servers: [{ Version: server.version, BaseURL: server.baseUrl }] };
+}
+
+/**
+ * The 403 body the device understands (iOS 17.5+, macOS 14.5+, visionOS 1.2+).
+ * https://github.com/apple/device-management/blob/release/mdm/errors/well-known.failed.yaml
+ */
+export function failedDocument(message: string, description: string | undefined): unknown {
+  return description === undefined
+    ? { code: 'com.apple.well-known.failed', message }
+    : { code: 'com.apple.well-known.failed', message, description };
+}
+
+/** Bodies of the service's own errors; the same bytes whatever the request, so nothing leaks. */
+export const ERROR_DOCUMENTS = {
+  notFound: { code: 'not_found', message: 'Not Found' },
+  badQuery: {
+    code: 'bad_request',
+    message: 'user-identifier and model-family must be valid percent-encoded UTF-8',
+  },
+  badRequest: { code: 'bad_request', message: 'Bad Request' },
+  methodNotAllowed: { code: 'method_not_allowed', message: 'Use GET or HEAD' },
+  internal: { code: 'internal_error', message: 'Internal Server Error' },
+} as const;
