@@ -53,7 +53,10 @@ export interface UrlRules {
   readonly query: boolean;
 }
 
-/** An absolute https URL that an Apple device can be sent to; the error names the fix. */
+/**
+ * An absolute https URL that an Apple device can be sent to. Every defect is named at once, with
+ * the corrected URL as the fix.
+ */
 export function checkHttpsUrl(raw: string, rules: UrlRules): Checked {
   if (/\s/.test(raw)) return { error: `"${raw}" contains whitespace; remove it` };
   let url: URL;
@@ -62,24 +65,29 @@ export function checkHttpsUrl(raw: string, rules: UrlRules): Checked {
   } catch {
     return { error: `"${raw}" is not an absolute URL; write it as https://host/path` };
   }
+  const defects: string[] = [];
   if (url.protocol !== 'https:') {
-    return {
-      error: `"${raw}" must use https: Apple devices only enroll over TLS; write "https://${raw.replace(/^[a-z][a-z0-9+.-]*:\/\//i, '')}"`,
-    };
+    defects.push('must use https (Apple devices enroll only over TLS)');
+    url = new URL(`https://${raw.replace(/^[a-z][a-z0-9+.-]*:(\/\/)?/i, '')}`);
   }
   if (url.username !== '' || url.password !== '') {
-    return { error: `"${raw}" contains credentials before the host; remove them` };
+    defects.push('must not contain credentials');
+    url.username = '';
+    url.password = '';
   }
-  if (raw.includes('#')) return { error: `"${raw}" has a fragment (#…); remove it` };
-  if (!rules.query && raw.includes('?')) {
-    return { error: `"${raw}" has a query string; give only the server's address` };
+  if (raw.includes('#')) {
+    defects.push('must not have a fragment');
+    url.hash = '';
   }
-  if (/[^\x21-\x7e]/.test(raw)) {
-    return { error: `"${raw}" has characters that are not ASCII; write it as "${url.href}"` };
+  if (!rules.query && url.search !== '') {
+    defects.push('must not have a query string');
+    url.search = '';
   }
+  if (/[^\x21-\x7e]/.test(raw)) defects.push('must be written in ASCII');
   if (toAsciiDomain(url.hostname) === undefined) {
     return { error: `"${raw}" has a host "${url.hostname}" that is not a valid domain name` };
   }
+  if (defects.length > 0) return { error: `"${raw}" ${defects.join(', ')}; write "${url.href}"` };
   return { value: raw };
 }
 

@@ -1,13 +1,23 @@
-// Line and column of every value in a JSON text, so that config errors can name the line.
+// A small JSON reader that knows where things are: line and column of every value, and of the first syntax error.
 
 export interface Position {
   readonly line: number;
   readonly column: number;
 }
 
+export class JsonSyntaxError extends Error {
+  constructor(
+    readonly offset: number,
+    readonly reason: string,
+  ) {
+    super(reason);
+  }
+}
+
 /**
- * Maps each JSON path (`tenants[2].domains[0]`, as formatPath writes it) to where its value starts.
- * The text must already be known to be valid JSON (JSON.parse succeeded).
+ * Checks `text` against the JSON grammar and maps each JSON path (`tenants[2].domains[0]`, as
+ * formatPath writes it) to where its value starts. Throws JsonSyntaxError at the first mistake:
+ * V8's own messages carry no position on Node 20 for several mistakes.
  */
 export function jsonPositions(text: string): Map<string, Position> {
   const positions = new Map<string, Position>();
@@ -15,24 +25,42 @@ export function jsonPositions(text: string): Map<string, Position> {
   let line = 1;
   let lineStart = 0;
 
+  const fail = (reason: string): never => {
+    throw new JsonSyntaxError(index, reason);
+  };
   const skipSpace = () => {
     for (;;) {
       const ch = text[index];
       if (ch === '\n') {
         line++;
         lineStart = index + 1;
-      } else if (ch !== ' ' && ch !== '\t' && ch !== '\r' && ch !== '\uFEFF') {
+      } else if (ch !== ' ' && ch !== '\t' && ch !== '\r') {
         return;
       }
       index++;
     }
   };
+  const expect = (ch: string, what: string) => {
+    if (text[index] !== ch) fail(`expected ${what}`);
+    index++;
+  };
   const readString = (): string => {
     const start = index;
-    index++; // opening quote
-    while (text[index] !== '"') index += text[index] === '\\' ? 2 : 1;
+    expect('"', 'a double-quoted string');
+    for (;;) {
+      const code = text.charCodeAt(index);
+      if (Number.isNaN(code) || code === 10) fail('unterminated string');
+      if (code < 0x20) fail('control character in a string; escape it');
+      if (code === 0x22) break;
+      index += code === 0x5c ? 2 : 1;
+    }
     index++;
-    return JSON.parse(text.slice(start, index)) as string;
+    try {
+      return JSON.parse(text.slice(start, index)) as string;
+    } catch {
+      index = start;
+      return fail('invalid escape in a string');
+    }
   };
   const value = (path: (string | number)[]) => {
     skipSpace();
@@ -41,34 +69,57 @@ export function jsonPositions(text: string): Map<string, Position> {
     if (ch === '{') {
       index++;
       skipSpace();
-      while (text[index] !== '}') {
+      if (text[index] === '}') {
+        index++;
+        return;
+      }
+      for (;;) {
+        skipSpace();
+        if (text[index] !== '"') fail('expected a double-quoted key');
         const key = readString();
         skipSpace();
-        index++; // colon
+        expect(':', '":" after a key');
         value([...path, key]);
         skipSpace();
-        if (text[index] === ',') index++;
-        skipSpace();
+        if (text[index] === ',') {
+          index++;
+          continue;
+        }
+        expect('}', '"," or "}"');
+        return;
       }
-      index++;
-    } else if (ch === '[') {
+    }
+    if (ch === '[') {
       index++;
       skipSpace();
-      let i = 0;
-      while (text[index] !== ']') {
-        value([...path, i++]);
-        skipSpace();
-        if (text[index] === ',') index++;
-        skipSpace();
+      if (text[index] === ']') {
+        index++;
+        return;
       }
-      index++;
-    } else if (ch === '"') {
-      readString();
-    } else {
-      while (index < text.length && !/[\s,\]}]/.test(text[index] ?? '')) index++;
+      for (let i = 0; ; i++) {
+        value([...path, i]);
+        skipSpace();
+        if (text[index] === ',') {
+          index++;
+          continue;
+        }
+        expect(']', '"," or "]"');
+        return;
+      }
     }
+    if (ch === '"') {
+      readString();
+      return;
+    }
+    const literal = /^(?:true|false|null|-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?)/.exec(
+      text.slice(index, index + 400),
+    );
+    if (!literal) fail('expected a value');
+    index += literal?.[0].length ?? 0;
   };
   value([]);
+  skipSpace();
+  if (index < text.length) fail('unexpected text after the end of the document');
   return positions;
 }
 

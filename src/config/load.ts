@@ -4,11 +4,18 @@ import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { z } from 'zod';
 import { GUID, repeatedSuffix } from './checks.js';
-import { formatPath, jsonPositions, offsetPosition, type Position } from './json-positions.js';
+import {
+  formatPath,
+  JsonSyntaxError,
+  jsonPositions,
+  offsetPosition,
+  type Position,
+} from './json-positions.js';
 import { findPlaceholder } from './placeholders.js';
 import { INTUNE_HOSTS, INTUNE_PATH } from './presets.js';
 import { ConfigError, type ConfigProblem } from './problems.js';
-import { type ConfigFile, configFileSchema, type TenantConfig } from './schema.js';
+import { fileShapeSchema, type TenantConfig, tenantSchema } from './schema.js';
+import { nearest } from './suggest.js';
 
 /** The embedded demo config, used when MDM_DISCOVERY_CONFIG is not set. */
 export const DEFAULT_CONFIG_PATH = fileURLToPath(
@@ -99,10 +106,9 @@ function displayPath(path: string): string {
 export function parseConfig(documents: readonly ConfigDocument[]): Config {
   const problems: ConfigProblem[] = [];
   const tenants: SourcedTenant[] = [];
+  const positions = new Map<string, Map<string, Position>>();
   for (const document of documents) {
-    const file = parseDocument(document, problems);
-    if (file === undefined) continue;
-    file.tenants.forEach((tenant, index) => {
+    parseDocument(document, problems, positions).forEach((tenant, index) => {
       tenants.push({ ...tenant, source: { file: document.file, path: `tenants[${index}]` } });
     });
   }
@@ -114,7 +120,12 @@ export function parseConfig(documents: readonly ConfigDocument[]): Config {
       message: 'no tenant is configured; add one (see config/examples/)',
     });
   }
-  problems.push(...crossCheck(tenants), ...semanticChecks(tenants));
+  // Checks across tenants know paths, not places: find each path's line in its file.
+  for (const problem of [...crossCheck(tenants), ...semanticChecks(tenants)]) {
+    const place = positions.get(problem.file)?.get(problem.path);
+    problems.push(place ? { ...problem, ...place } : problem);
+  }
+  problems.sort(byPlace);
   if (problems.some((p) => p.severity === 'error')) throw new ConfigError(problems);
   return { tenants, warnings: problems };
 }
@@ -122,52 +133,81 @@ export function parseConfig(documents: readonly ConfigDocument[]): Config {
 function parseDocument(
   document: ConfigDocument,
   problems: ConfigProblem[],
-): ConfigFile | undefined {
+  positionsByFile: Map<string, Map<string, Position>>,
+): TenantConfig[] {
   const { file } = document;
   // A byte order mark is harmless here; strip it rather than refuse the file.
   const text = document.text.charCodeAt(0) === 0xfeff ? document.text.slice(1) : document.text;
-  let json: unknown;
+  let positions: Map<string, Position>;
   try {
-    json = JSON.parse(text);
+    positions = jsonPositions(text);
   } catch (error) {
-    problems.push(syntaxProblem(file, text, error as Error));
-    return undefined;
+    if (!(error instanceof JsonSyntaxError)) throw error;
+    problems.push(syntaxProblem(file, text, error));
+    return [];
   }
-  const positions = jsonPositions(text);
+  positionsByFile.set(file, positions);
+  const json: unknown = JSON.parse(text);
   const at = (path: readonly PropertyKey[]) => positionOf(positions, path);
-  const placed = placeholderProblems(json, file, at);
-  problems.push(...placed);
-  const result = configFileSchema.safeParse(json, { reportInput: true });
-  if (!result.success) {
-    const taken = new Set(placed.map((p) => p.path));
-    for (const issue of result.error.issues) {
-      const path = formatPath(issue.path);
-      if (taken.has(path)) continue; // one message per field: the placeholder says more
-      problems.push({
-        severity: 'error',
-        file,
-        path,
-        ...at(issue.path),
-        message: issueMessage(issue),
-      });
+  const found: ConfigProblem[] = placeholderProblems(json, file, at);
+  const claimed = new Set(found.map((p) => p.path));
+  const report = (issues: readonly z.core.$ZodIssue[], prefix: PropertyKey[]) => {
+    for (const issue of relevant(issues)) {
+      const path = [...prefix, ...issue.path];
+      const key = formatPath(path);
+      if (claimed.has(key)) continue; // one message per field: the placeholder says more
+      found.push({ severity: 'error', file, path: key, ...at(path), message: issueMessage(issue) });
     }
-    return undefined;
+  };
+  const shape = fileShapeSchema.safeParse(json, { reportInput: true });
+  const tenants: TenantConfig[] = [];
+  if (!shape.success) {
+    report(shape.error.issues, []);
+  } else {
+    shape.data.tenants.forEach((raw, index) => {
+      const tenant = tenantSchema.safeParse(raw, { reportInput: true });
+      if (tenant.success) {
+        if (!found.some((p) => p.path.startsWith(`tenants[${index}]`))) tenants.push(tenant.data);
+      } else {
+        report(tenant.error.issues, ['tenants', index]);
+      }
+    });
   }
-  return placed.length === 0 ? result.data : undefined;
+  problems.push(...found);
+  return tenants;
 }
 
-function syntaxProblem(file: string, text: string, error: Error): ConfigProblem {
-  const match = /at position (\d+)/.exec(error.message);
-  const offset = match ? Number(match[1]) : text.length;
-  const reason = error.message
-    .replace(/ in JSON at position \d+.*$/, '')
-    .replace(/ \(line \d+ column \d+\)$/, '');
-  const next = text.slice(offset).trimStart();
-  const before = text.slice(0, offset).trimEnd();
+/**
+ * Drops errors that only follow from another: a key reported as required when a misspelling of it
+ * was found ("domain" for "domains"), and "nowhere to enroll" when an unknown key is the cause.
+ */
+function relevant(issues: readonly z.core.$ZodIssue[]): z.core.$ZodIssue[] {
+  const unknown = new Map<string, string[]>();
+  for (const issue of issues) {
+    if (issue.code === 'unrecognized_keys') unknown.set(formatPath(issue.path), issue.keys);
+  }
+  if (unknown.size === 0) return [...issues];
+  return issues.filter((issue) => {
+    const parent = formatPath(issue.path.slice(0, -1));
+    const last = issue.path[issue.path.length - 1];
+    if (issue.code === 'invalid_type' && issue.input === undefined && typeof last === 'string') {
+      const typos = unknown.get(parent) ?? [];
+      if (typos.some((typo) => nearest(typo, [last]) !== undefined)) return false;
+    }
+    if (issue.code === 'custom' && issue.params?.kind === 'enroll-choice') {
+      return !unknown.has(formatPath(issue.path));
+    }
+    return true;
+  });
+}
+
+function syntaxProblem(file: string, text: string, error: JsonSyntaxError): ConfigProblem {
+  const next = text.slice(error.offset);
+  const before = text.slice(0, error.offset).trimEnd();
   const hint =
-    next.startsWith('//') || next.startsWith('/*')
+    next.startsWith('//') || next.startsWith('/*') || next.startsWith('#')
       ? 'JSON does not allow comments; remove them'
-      : before.endsWith(',') && (next.startsWith('}') || next.startsWith(']'))
+      : before.endsWith(',') && /^\s*[}\]]/.test(next)
         ? 'remove the trailing comma'
         : next.startsWith("'")
           ? 'JSON strings and keys need double quotes'
@@ -176,9 +216,17 @@ function syntaxProblem(file: string, text: string, error: Error): ConfigProblem 
     severity: 'error',
     file,
     path: '(root)',
-    ...offsetPosition(text, offset),
-    message: `not valid JSON (${reason}); ${hint}`,
+    ...offsetPosition(text, error.offset),
+    message: `not valid JSON: ${error.reason}; ${hint}`,
   };
+}
+
+function byPlace(a: ConfigProblem, b: ConfigProblem): number {
+  return (
+    a.file.localeCompare(b.file) ||
+    (a.line ?? 0) - (b.line ?? 0) ||
+    (a.column ?? 0) - (b.column ?? 0)
+  );
 }
 
 function positionOf(
@@ -242,20 +290,11 @@ function issueMessage(issue: z.core.$ZodIssue): string {
   }
   if (issue.code === 'invalid_value') {
     const allowed = issue.values.map((v) => JSON.stringify(v)).join(', ');
-    const near =
-      typeof issue.input === 'string' ? nearestValue(issue.input, issue.values) : undefined;
+    const strings = issue.values.filter((v): v is string => typeof v === 'string');
+    const near = typeof issue.input === 'string' ? nearest(issue.input, strings) : undefined;
     return `${JSON.stringify(issue.input)} is not allowed; use ${near ? `"${near}"` : `one of ${allowed}`}`;
   }
   return issue.message;
-}
-
-function nearestValue(input: string, values: readonly unknown[]): string | undefined {
-  const strings = values.filter((v): v is string => typeof v === 'string');
-  const lower = input.toLowerCase();
-  return (
-    strings.find((v) => v.toLowerCase() === lower) ??
-    strings.find((v) => v.toLowerCase().startsWith(lower.slice(0, 3)))
-  );
 }
 
 function article(expected: string): string {

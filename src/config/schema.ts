@@ -117,6 +117,7 @@ const enroll = strictObject({
     if (given.length !== 1) {
       ctx.addIssue({
         code: 'custom',
+        params: { kind: 'enroll-choice' },
         message:
           given.length === 0
             ? `says nowhere to enroll; give one of ${ENROLL_KINDS.join(', ')}`
@@ -153,7 +154,7 @@ const enroll = strictObject({
       'Where devices enroll: exactly one of intune, jamf, fleet, or version + baseUrl (any other MDM).',
   });
 
-const tenant = strictObject({
+export const tenantSchema = strictObject({
   name: z
     .string()
     .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, {
@@ -172,14 +173,17 @@ export const configFileSchema = strictObject({
     .string()
     .optional()
     .meta({ description: 'Path or URL of this JSON Schema, for editors.' }),
-  tenants: z.array(tenant).meta({ description: 'The organisations served, one entry each.' }),
+  tenants: z.array(tenantSchema).meta({ description: 'The organisations served, one entry each.' }),
 }).meta({
   title: 'mdm-discovery configuration',
   description:
     'Which answer Apple devices get at https://<domain>/.well-known/com.apple.remotemanagement. See README.md.',
 });
 
+/** The file's own keys, with tenants left to tenantSchema one by one (so one bad tenant hides no other error). */
+export const fileShapeSchema = configFileSchema.extend({ tenants: z.array(z.unknown()) });
+
 export type ConfigFileInput = z.input<typeof configFileSchema>;
 export type ConfigFile = z.output<typeof configFileSchema>;
-export type TenantConfig = ConfigFile['tenants'][number];
+export type TenantConfig = z.output<typeof tenantSchema>;
 export type EnrollConfig = TenantConfig['enroll'];

@@ -38,7 +38,10 @@ export function hostKey(header: string | undefined): string | undefined {
   let name = colon === -1 ? header : header.slice(0, colon);
   if (colon !== -1 && !/^[0-9]{1,5}$/.test(header.slice(colon + 1))) return undefined;
   // Node decodes header bytes as latin1; a client that sent UTF-8 bytes is read back as UTF-8.
-  if (!isAscii(name)) name = Buffer.from(name, 'latin1').toString('utf8');
+  if (!isAscii(name)) {
+    const utf8 = Buffer.from(name, 'latin1').toString('utf8');
+    if (!utf8.includes('\uFFFD')) name = utf8;
+  }
   return toAsciiDomain(name);
 }
 

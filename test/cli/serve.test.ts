@@ -1,0 +1,103 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { request } from 'undici';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { finished, listening, runCli, startCli } from '../helpers/cli.js';
+
+let dir: string;
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'mdm-cli-'));
+});
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe('mdm-discovery serve', () => {
+  it('serves the embedded demo config, and exits 0 on SIGTERM', async () => {
+    const child = startCli(['serve'], { PORT: '0' });
+    const done = finished(child);
+    const url = await listening(child);
+    const res = await request(
+      `${url}/.well-known/com.apple.remotemanagement?user-identifier=joe@contoso.example&model-family=iPhone`,
+      { headers: { host: 'contoso.example' } },
+    );
+    expect(res.statusCode).toBe(200);
+    expect(await res.body.json()).toEqual({
+      Servers: [
+        {
+          Version: 'mdm-byod',
+          BaseURL:
+            'https://manage.microsoft.com/EnrollmentServer/PostReportDeviceInfoForUEV2?aadTenantId=6f0c8a5e-6f2b-4c61-9a0e-2b1f5c3d4e7a',
+        },
+      ],
+    });
+    child.kill('SIGTERM');
+    expect((await done).code).toBe(0);
+  });
+
+  it('refuses an invalid config: prints every error with file and line, exits 1, never listens', async () => {
+    const file = join(dir, 'bad.json');
+    await writeFile(
+      file,
+      JSON.stringify(
+        {
+          tenants: [
+            {
+              name: 'a',
+              domains: ['A.example '],
+              enroll: { intune: { tenantId: 'YourAADTenantID' } },
+            },
+          ],
+        },
+        null,
+        2,
+      ),
+    );
+    const result = await runCli(['serve'], { PORT: '0', MDM_DISCOVERY_CONFIG: file });
+    expect(result.code).toBe(1);
+    expect(result.stdout).not.toContain('listening');
+    expect(result.stderr).toBe(
+      [
+        'mdm-discovery: invalid configuration (2 errors):',
+        `${file}:6:9 tenants[0].domains[0]: "A.example " has trailing whitespace; write "A.example"`,
+        `${file}:10:23 tenants[0].enroll.intune.tenantId: "YourAADTenantID" still holds the placeholder "YourAADTenantID"; replace it with your Microsoft Entra tenant ID (a GUID: Entra admin center > Overview > Tenant ID)`,
+        '',
+      ].join('\n'),
+    );
+  });
+
+  it('takes --config over MDM_DISCOVERY_CONFIG', async () => {
+    const result = await runCli(['serve', '--config', join(dir, 'missing.json')], { PORT: '0' });
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain('missing.json (root): no such file or directory');
+  });
+
+  it('refuses a bad environment with the variable and the fix', async () => {
+    const result = await runCli(['serve'], { PORT: 'eighty' });
+    expect(result.code).toBe(1);
+    expect(result.stderr).toBe(
+      'mdm-discovery: invalid environment:\nPORT="eighty": must be a whole number from 0 to 65535\n',
+    );
+  });
+});
+
+describe('mdm-discovery', () => {
+  it('prints its version and help', async () => {
+    const version = await runCli(['--version']);
+    expect(version.code).toBe(0);
+    expect(version.stdout).toMatch(/^\d+\.\d+\.\d+\n$/);
+    const help = await runCli(['serve', '--help']);
+    expect(help.code).toBe(0);
+    expect(help.stdout).toContain('Usage: mdm-discovery serve [--config PATH]');
+  });
+
+  it('exits 2 for an unknown command or option', async () => {
+    const unknown = await runCli(['serv']);
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toContain('unknown command "serv"');
+    const option = await runCli(['serve', '--port', '1']);
+    expect(option.code).toBe(2);
+    expect(option.stderr).toContain("Unknown option '--port'");
+  });
+});

@@ -1,0 +1,66 @@
+import { describe, expect, it } from 'vitest';
+import { compileConfig } from '../../src/config/compile.js';
+import { decide } from '../../src/discovery/decide.js';
+import { configOf, PRESETS } from '../helpers/app.js';
+
+const table = compileConfig(configOf(PRESETS));
+const tenantOf = (host: string) => decide(table, { host, search: '' }).tenant;
+
+describe('decide', () => {
+  it('chooses the tenant by exact domain', () => {
+    expect(tenantOf('fabrikam.example')).toBe('fabrikam');
+    expect(tenantOf('corp.fabrikam.example')).toBe('fabrikam-corp');
+  });
+
+  it('matches a wildcard at any depth below its domain, but not the domain itself', () => {
+    expect(tenantOf('a.contoso.example')).toBe('contoso');
+    expect(tenantOf('a.b.c.contoso.example')).toBe('contoso');
+    expect(tenantOf('contoso.example')).toBe('contoso');
+    expect(tenantOf('research.contoso.example')).toBe('contoso');
+  });
+
+  it('prefers the longer wildcard', () => {
+    expect(tenantOf('lab.research.contoso.example')).toBe('research');
+    expect(tenantOf('x.lab.research.contoso.example')).toBe('research');
+  });
+
+  it('prefers an exact domain over a wildcard', () => {
+    const t = compileConfig(
+      configOf({
+        tenants: [
+          {
+            name: 'wild',
+            domains: ['*.a.example'],
+            enroll: { fleet: { url: 'https://f.example' } },
+          },
+          {
+            name: 'exact',
+            domains: ['x.a.example'],
+            enroll: { fleet: { url: 'https://g.example' } },
+          },
+        ],
+      }),
+    );
+    expect(decide(t, { host: 'x.a.example', search: '' }).tenant).toBe('exact');
+    expect(decide(t, { host: 'y.a.example', search: '' }).tenant).toBe('wild');
+  });
+
+  it('answers an unknown host with the shared 404 before reading the query', () => {
+    const decision = decide(table, { host: 'other.example', search: 'user-identifier=%zz' });
+    expect(decision).toMatchObject({ outcome: 'unknown_host', tenant: undefined });
+    expect(decision.response).toBe(table.notFound);
+  });
+
+  it('answers a known host with an unreadable query with 400', () => {
+    const decision = decide(table, { host: 'contoso.example', search: 'user-identifier=%zz' });
+    expect(decision).toMatchObject({ outcome: 'bad_query', tenant: 'contoso' });
+    expect(decision.response.status).toBe(400);
+  });
+
+  it('does not depend on the query for a tenant with one server', () => {
+    const a = decide(table, { host: 'contoso.example', search: 'model-family=Mac' });
+    const b = decide(table, { host: 'contoso.example', search: 'model-family=Toaster' });
+    expect(a.response).toBe(b.response);
+    expect(a.query).toEqual({ userIdentifier: undefined, modelFamily: 'Mac' });
+  });
+});

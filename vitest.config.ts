@@ -1,0 +1,10 @@
+import { defineConfig } from 'vitest/config';
+
+export default defineConfig({
+  test: {
+    include: ['test/**/*.test.ts'],
+    // Tests start real servers on loopback and child processes; keep the 2-core machine calm.
+    pool: 'forks',
+    testTimeout: 20_000,
+  },
+});
