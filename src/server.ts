@@ -31,7 +31,7 @@ export async function startServer(env: Env, options: ServeOptions = {}): Promise
   const config = await loadConfig(configPath);
   const logger = createLogger({
     level: env.LOG_LEVEL,
-    format: logFormat(env),
+    format: logFormat(env.LOG_FORMAT, process.stdout.isTTY === true),
     ...(options.logDestination ? { destination: options.logDestination } : {}),
   });
   for (const warning of config.warnings) logger.warn(formatProblem(warning));
@@ -51,9 +51,10 @@ export async function startServer(env: Env, options: ServeOptions = {}): Promise
   return { app, url, config, close: () => app.close() };
 }
 
-function logFormat(env: Env): 'json' | 'pretty' {
-  if (env.LOG_FORMAT !== 'auto') return env.LOG_FORMAT;
-  return process.stdout.isTTY ? 'pretty' : 'json';
+/** Pretty lines for a person at a terminal; JSON for log collectors and everything else. */
+export function logFormat(setting: Env['LOG_FORMAT'], stdoutIsTty: boolean): 'json' | 'pretty' {
+  if (setting !== 'auto') return setting;
+  return stdoutIsTty ? 'pretty' : 'json';
 }
 
 /**

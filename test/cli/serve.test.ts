@@ -73,6 +73,16 @@ describe('mdm-discovery serve', () => {
     expect(result.stderr).toContain('missing.json (root): no such file or directory');
   });
 
+  it('reads .env from the working directory; the environment wins over it', async () => {
+    const work = await mkdtemp(join(dir, 'cwd-'));
+    await writeFile(join(work, '.env'), 'MDM_DISCOVERY_CONFIG=./from-dotenv.json\nPORT=0\n');
+    const fromDotenv = await runCli(['serve'], {}, work);
+    expect(fromDotenv.code).toBe(1);
+    expect(fromDotenv.stderr).toContain('from-dotenv.json (root): no such file or directory');
+    const fromEnv = await runCli(['serve'], { MDM_DISCOVERY_CONFIG: './from-env.json' }, work);
+    expect(fromEnv.stderr).toContain('from-env.json (root): no such file or directory');
+  });
+
   it('refuses a bad environment with the variable and the fix', async () => {
     const result = await runCli(['serve'], { PORT: 'eighty' });
     expect(result.code).toBe(1);

@@ -1,9 +1,16 @@
 // Runs the real `mdm-discovery` entry point (TypeScript through tsx) as a child process.
 import { type ChildProcess, spawn } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
+import { createRequire } from 'node:module';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const ENTRY = fileURLToPath(new URL('../../src/cli/index.ts', import.meta.url));
+// By absolute URL: `--import tsx` would be resolved from the child's working directory.
+const TSX = pathToFileURL(
+  createRequire(import.meta.url)
+    .resolve('tsx/package.json')
+    .replace(/package\.json$/, 'dist/loader.mjs'),
+).href;
 
 export interface Finished {
   readonly code: number | null;
@@ -11,17 +18,25 @@ export interface Finished {
   readonly stderr: string;
 }
 
-export function startCli(args: string[], env: Record<string, string> = {}): ChildProcess {
-  return spawn(process.execPath, ['--import', 'tsx', ENTRY, ...args], {
-    cwd: ROOT,
+export function startCli(
+  args: string[],
+  env: Record<string, string> = {},
+  cwd = ROOT,
+): ChildProcess {
+  return spawn(process.execPath, ['--import', TSX, ENTRY, ...args], {
+    cwd,
     // A clean environment: no MDM_DISCOVERY_CONFIG or PORT leaks in from the developer's shell.
     env: { PATH: process.env.PATH ?? '', LOG_FORMAT: 'json', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
 }
 
-export function runCli(args: string[], env: Record<string, string> = {}): Promise<Finished> {
-  const child = startCli(args, env);
+export function runCli(
+  args: string[],
+  env: Record<string, string> = {},
+  cwd = ROOT,
+): Promise<Finished> {
+  const child = startCli(args, env, cwd);
   return finished(child);
 }
 

@@ -1,0 +1,11 @@
+import { describe, expect, it } from 'vitest';
+import { logFormat } from '../src/server.js';
+
+describe('logFormat', () => {
+  it('is pretty only on a terminal unless set', () => {
+    expect(logFormat('auto', true)).toBe('pretty');
+    expect(logFormat('auto', false)).toBe('json');
+    expect(logFormat('json', true)).toBe('json');
+    expect(logFormat('pretty', false)).toBe('pretty');
+  });
+});
