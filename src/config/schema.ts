@@ -2,6 +2,7 @@
 import { z } from 'zod';
 import { checkDomain, checkHttpsUrl, GUID, type UrlRules } from './checks.js';
 import {
+  FLEET_PATH,
   fleetServer,
   INTUNE_HOSTS,
   type IntuneCloud,
@@ -67,13 +68,22 @@ const intune = strictObject({
   tenantId,
 }).meta({ description: 'Microsoft Intune: always mdm-byod (account-driven User Enrollment).' });
 
-const jamf = strictObject({
-  url: httpsUrl({ query: false })
-    .refine((url) => !url.includes('/servicediscoveryenrollment'), {
-      error:
-        'give only the Jamf Pro address (https://example.jamfcloud.com); the preset adds /servicediscoveryenrollment/v1/… itself',
+/** A vendor server's address; the preset appends the enrollment path, so a pasted one is refused. */
+function serverAddress(product: string, example: string, path: string) {
+  const marker = path.split('/').slice(0, 2).join('/');
+  return httpsUrl({ query: false })
+    .refine((url) => !new URL(url).pathname.includes(marker), {
+      error: `give only the ${product} address (${example}); the preset adds ${path} itself`,
     })
-    .meta({ description: 'The Jamf Pro server address, e.g. https://contoso.jamfcloud.com.' }),
+    .meta({ description: `The ${product} address, e.g. ${example}.` });
+}
+
+const jamf = strictObject({
+  url: serverAddress(
+    'Jamf Pro',
+    'https://example.jamfcloud.com',
+    '/servicediscoveryenrollment/v1/…',
+  ),
   enrollment: z
     .enum(Object.keys(JAMF_PATHS) as ['user', 'device'])
     .default('user')
@@ -83,12 +93,7 @@ const jamf = strictObject({
 }).meta({ description: 'Jamf Pro.' });
 
 const fleet = strictObject({
-  url: httpsUrl({ query: false })
-    .refine((url) => !url.includes('/api/'), {
-      error:
-        'give only the Fleet server address (https://fleet.example.com); the preset adds /api/mdm/apple/account_driven_enroll itself',
-    })
-    .meta({ description: 'The Fleet server address, e.g. https://fleet.contoso.com.' }),
+  url: serverAddress('Fleet server', 'https://fleet.example.com', FLEET_PATH),
 }).meta({ description: 'Fleet: mdm-byod.' });
 
 const version = z.enum(['mdm-byod', 'mdm-adde']).meta({

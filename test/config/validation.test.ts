@@ -271,6 +271,10 @@ describe('config validation', () => {
       'tenants[0].enroll.jamf.url: give only the Jamf Pro address (https://example.jamfcloud.com); the preset adds /servicediscoveryenrollment/v1/… itself',
     ],
     [
+      { fleet: { url: 'https://fleet.example/api/mdm/apple/account_driven_enroll' } },
+      'tenants[0].enroll.fleet.url: give only the Fleet server address (https://fleet.example.com); the preset adds /api/mdm/apple/account_driven_enroll itself',
+    ],
+    [
       { jamf: { url: 'https://j.jamfcloud.com', enrollment: 'User' } },
       'tenants[0].enroll.jamf.enrollment: "User" is not allowed; use "user"',
     ],
