@@ -1,23 +1,36 @@
 // The compile step: a validated config becomes the routing table that requests read, once per load.
-import { ERROR_DOCUMENTS, prepare, serversDocument } from '../discovery/response.js';
-import type { CompiledTenant, RoutingTable } from '../discovery/table.js';
+import { type Condition, domainMatcher, globMatcher, percentBucket } from '../discovery/match.js';
+import {
+  ERROR_DOCUMENTS,
+  failedDocument,
+  type PreparedResponse,
+  prepare,
+  serversDocument,
+} from '../discovery/response.js';
+import type { CompiledAction, CompiledTenant, RoutingTable } from '../discovery/table.js';
 import type { Config } from './load.js';
+import type { Action, RuleConfig } from './schema.js';
+
+type Headers = Readonly<Record<string, string>>;
 
 /**
- * Builds every answer's bytes and headers now, so that a request does one lookup and writes
- * precomputed bytes. `baseHeaders` are the security headers every answer carries.
+ * Builds every answer's bytes and headers, and every rule's matchers, now: a request does one
+ * lookup, a few set or string tests, and writes precomputed bytes. `baseHeaders` are the security
+ * headers every answer carries.
  */
-export function compileConfig(
-  config: Config,
-  baseHeaders: Readonly<Record<string, string>> = {},
-): RoutingTable {
+export function compileConfig(config: Config, baseHeaders: Headers = {}): RoutingTable {
+  const notFound = prepare(404, ERROR_DOCUMENTS.notFound, baseHeaders);
   const exact = new Map<string, CompiledTenant>();
   const wildcard = new Map<string, CompiledTenant>();
   for (const tenant of config.tenants) {
     const compiled: CompiledTenant = {
       name: tenant.name,
-      outcome: 'enroll',
-      answer: prepare(200, serversDocument(tenant.enroll), baseHeaders),
+      action: compileAction(tenant.action, baseHeaders, notFound),
+      rules: tenant.rules.map((rule) => ({
+        name: rule.name,
+        conditions: compileConditions(rule, config.userLists),
+        action: compileAction(rule.action, baseHeaders, notFound),
+      })),
     };
     for (const domain of tenant.domains) {
       if (domain.startsWith('*.')) wildcard.set(domain.slice(2), compiled);
@@ -27,7 +40,97 @@ export function compileConfig(
   return {
     exact,
     wildcard,
-    notFound: prepare(404, ERROR_DOCUMENTS.notFound, baseHeaders),
+    serviceHosts: new Set(config.serviceHosts),
+    notFound,
     badQuery: prepare(400, ERROR_DOCUMENTS.badQuery, baseHeaders),
   };
+}
+
+function compileAction(
+  action: Action,
+  headers: Headers,
+  notFound: PreparedResponse,
+): CompiledAction {
+  switch (action.kind) {
+    case 'enroll':
+      return { outcome: 'enroll', response: prepare(200, serversDocument(action.server), headers) };
+    case 'reject':
+      return {
+        outcome: 'reject',
+        response: prepare(403, failedDocument(action.message, action.description), headers),
+      };
+    case 'notFound':
+      // The same bytes as an unknown host: a deliberate 404 reveals nothing either.
+      return { outcome: 'not_found', response: notFound };
+    case 'redirect': {
+      const q = action.url.indexOf('?');
+      const query = q === -1 ? '' : action.url.slice(q + 1);
+      return {
+        outcome: 'redirect',
+        redirect: {
+          status: action.status,
+          base: q === -1 ? action.url : action.url.slice(0, q),
+          params: query
+            .split('&')
+            .filter((pair) => pair.length > 0)
+            .map((pair) => ({ name: safeDecode(pair.split('=')[0] ?? ''), pair })),
+          headers: { ...headers, 'cache-control': 'no-store' },
+        },
+      };
+    }
+  }
+}
+
+/** Cheapest tests first; a rule matches when all hold. */
+function compileConditions(rule: RuleConfig, lists: Config['userLists']): Condition[] {
+  const when = rule.when;
+  const conditions: Condition[] = [];
+  if (when.modelFamilies) {
+    const families = new Set<string>(when.modelFamilies);
+    conditions.push({
+      label: `modelFamilies [${when.modelFamilies.join(', ')}]`,
+      test: (input) => families.has(input.family),
+    });
+  }
+  if (when.users || when.usersFile) {
+    const fromFile = when.usersFile === undefined ? undefined : lists.get(when.usersFile);
+    const listed = when.users
+      ? new Set([...when.users, ...(fromFile ?? [])])
+      : (fromFile ?? new Set());
+    conditions.push({
+      label: `users (${listed.size} listed${when.usersFile ? `, from ${when.usersFile}` : ''})`,
+      test: (input) => input.user !== undefined && listed.has(input.user),
+    });
+  }
+  if (when.userDomains) {
+    const matches = domainMatcher(when.userDomains);
+    conditions.push({
+      label: `userDomains [${when.userDomains.join(', ')}]`,
+      test: (input) => input.domain !== undefined && matches(input.domain),
+    });
+  }
+  if (when.userPatterns) {
+    const matchers = when.userPatterns.map(globMatcher);
+    conditions.push({
+      label: `userPatterns [${when.userPatterns.join(', ')}]`,
+      test: (input) => input.user !== undefined && matchers.some((m) => m(input.user as string)),
+    });
+  }
+  if (when.percent !== undefined) {
+    const limit = Math.round(when.percent * 100);
+    const name = rule.name;
+    conditions.push({
+      label: `percent ${when.percent}`,
+      test: (input) => input.user !== undefined && percentBucket(name, input.user) < limit,
+    });
+  }
+  return conditions;
+}
+
+function safeDecode(text: string): string {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return text;
+  }
 }

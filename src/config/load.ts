@@ -1,6 +1,7 @@
 // Loading a config: a JSON file or a directory of them, parsed, checked as a whole, or refused with every problem.
+import { readFileSync } from 'node:fs';
 import { readdir, readFile, stat } from 'node:fs/promises';
-import { join, relative } from 'node:path';
+import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { z } from 'zod';
 import { GUID, repeatedSuffix } from './checks.js';
@@ -14,8 +15,10 @@ import {
 import { findPlaceholder } from './placeholders.js';
 import { INTUNE_HOSTS, INTUNE_PATH } from './presets.js';
 import { ConfigError, type ConfigProblem } from './problems.js';
-import { fileShapeSchema, type TenantConfig, tenantSchema } from './schema.js';
+import { ruleWarnings } from './rule-checks.js';
+import { type Action, fileShapeSchema, type TenantConfig, tenantSchema } from './schema.js';
 import { nearest } from './suggest.js';
+import { parseUsersFile } from './users-file.js';
 
 /** The embedded demo config, used when MDM_DISCOVERY_CONFIG is not set. */
 export const DEFAULT_CONFIG_PATH = fileURLToPath(
@@ -29,6 +32,10 @@ export interface SourcedTenant extends TenantConfig {
 
 export interface Config {
   readonly tenants: readonly SourcedTenant[];
+  /** Host names of the service itself: the tenant comes from the user-identifier's domain. */
+  readonly serviceHosts: readonly string[];
+  /** Users files by resolved path (rules' `when.usersFile` holds that path after loading). */
+  readonly userLists: ReadonlyMap<string, ReadonlySet<string>>;
   /** Problems that do not stop the config from being used. */
   readonly warnings: readonly ConfigProblem[];
 }
@@ -37,6 +44,13 @@ export interface ConfigDocument {
   /** How messages name the file. */
   readonly file: string;
   readonly text: string;
+  /** Where the file is, to resolve a users file relative to it; the working directory if absent. */
+  readonly path?: string;
+}
+
+export interface ParseOptions {
+  /** Reads a users file (synchronously: loading is all-or-nothing, never interleaved with requests). */
+  readonly readText?: (path: string) => string;
 }
 
 /** Reads a config file, or every `*.json` file of a directory (sorted; hidden entries skipped). */
@@ -52,7 +66,7 @@ export async function readConfigDocuments(path: string): Promise<ConfigDocument[
   } catch (error) {
     throw fileError(display, error);
   }
-  if (!info.isDirectory()) return [{ file: display, text: await readText(path, display) }];
+  if (!info.isDirectory()) return [{ file: display, path, text: await readText(path, display) }];
   // Hidden entries are skipped: a Kubernetes ConfigMap volume keeps its real files under ..data.
   const names = (await readdir(path))
     .filter((name) => name.endsWith('.json') && !name.startsWith('.') && name !== 'schema.json')
@@ -70,6 +84,7 @@ export async function readConfigDocuments(path: string): Promise<ConfigDocument[
   return Promise.all(
     names.map(async (name) => ({
       file: join(display, name),
+      path: join(path, name),
       text: await readText(join(path, name), join(display, name)),
     })),
   );
@@ -103,13 +118,38 @@ function displayPath(path: string): string {
  * Validates documents together (each alone, then across them: names and domains are unique)
  * and returns the config, or throws ConfigError with every error and warning found.
  */
-export function parseConfig(documents: readonly ConfigDocument[]): Config {
+export function parseConfig(
+  documents: readonly ConfigDocument[],
+  options: ParseOptions = {},
+): Config {
+  const readText = options.readText ?? ((path: string) => readFileSync(path, 'utf8'));
   const problems: ConfigProblem[] = [];
   const tenants: SourcedTenant[] = [];
+  const serviceHosts: { host: string; file: string; path: string }[] = [];
+  const userLists = new Map<string, ReadonlySet<string>>();
   const positions = new Map<string, Map<string, Position>>();
   for (const document of documents) {
-    parseDocument(document, problems, positions).forEach((tenant, index) => {
-      tenants.push({ ...tenant, source: { file: document.file, path: `tenants[${index}]` } });
+    const parsed = parseDocument(document, problems, positions);
+    parsed.serviceHosts.forEach((host, i) => {
+      serviceHosts.push({ host, file: document.file, path: `serviceHosts[${i}]` });
+    });
+    parsed.tenants.forEach((tenant, index) => {
+      const source = { file: document.file, path: `tenants[${index}]` };
+      const rules = tenant.rules.map((rule, r) => {
+        const usersFile = rule.when.usersFile;
+        if (usersFile === undefined) return rule;
+        const at = { file: document.file, path: `${source.path}.rules[${r}].when.usersFile` };
+        const resolved = resolve(
+          dirname(document.path ?? join(process.cwd(), 'config.json')),
+          usersFile,
+        );
+        if (!userLists.has(resolved)) {
+          const list = readUsersFile(resolved, usersFile, at, readText, problems);
+          if (list) userLists.set(resolved, list);
+        }
+        return { ...rule, when: { ...rule.when, usersFile: resolved } };
+      });
+      tenants.push({ ...tenant, rules, source });
     });
   }
   if (problems.length === 0 && tenants.length === 0) {
@@ -121,20 +161,62 @@ export function parseConfig(documents: readonly ConfigDocument[]): Config {
     });
   }
   // Checks across tenants know paths, not places: find each path's line in its file.
-  for (const problem of [...crossCheck(tenants), ...semanticChecks(tenants)]) {
+  for (const problem of [...crossCheck(tenants, serviceHosts), ...semanticChecks(tenants)]) {
     const place = positions.get(problem.file)?.get(problem.path);
     problems.push(place ? { ...problem, ...place } : problem);
   }
   problems.sort(byPlace);
   if (problems.some((p) => p.severity === 'error')) throw new ConfigError(problems);
-  return { tenants, warnings: problems };
+  return { tenants, serviceHosts: serviceHosts.map((s) => s.host), userLists, warnings: problems };
+}
+
+function readUsersFile(
+  resolved: string,
+  written: string,
+  at: { file: string; path: string },
+  readText: (path: string) => string,
+  problems: ConfigProblem[],
+): ReadonlySet<string> | undefined {
+  let text: string;
+  try {
+    text = readText(resolved);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    problems.push({
+      severity: 'error',
+      ...at,
+      message: `"${written}" cannot be read (${code === 'ENOENT' ? 'no such file' : (code ?? String(error))}; looked for ${resolved}); the path is relative to the config file`,
+    });
+    return undefined;
+  }
+  const parsed = parseUsersFile(text);
+  const display = displayPath(resolved);
+  for (const bad of parsed.problems) {
+    problems.push({
+      severity: 'error',
+      file: display,
+      path: at.path,
+      line: bad.line,
+      column: 1,
+      message: bad.message,
+    });
+  }
+  if (parsed.badLines > parsed.problems.length) {
+    problems.push({
+      severity: 'error',
+      file: display,
+      path: at.path,
+      message: `${parsed.badLines - parsed.problems.length} more lines are not user-identifiers`,
+    });
+  }
+  return parsed.badLines === 0 ? parsed.users : undefined;
 }
 
 function parseDocument(
   document: ConfigDocument,
   problems: ConfigProblem[],
   positionsByFile: Map<string, Map<string, Position>>,
-): TenantConfig[] {
+): { tenants: TenantConfig[]; serviceHosts: string[] } {
   const { file } = document;
   // A byte order mark is harmless here; strip it rather than refuse the file.
   const text = document.text.charCodeAt(0) === 0xfeff ? document.text.slice(1) : document.text;
@@ -144,7 +226,7 @@ function parseDocument(
   } catch (error) {
     if (!(error instanceof JsonSyntaxError)) throw error;
     problems.push(syntaxProblem(file, text, error));
-    return [];
+    return { tenants: [], serviceHosts: [] };
   }
   positionsByFile.set(file, positions);
   const json: unknown = JSON.parse(text);
@@ -174,7 +256,7 @@ function parseDocument(
     });
   }
   problems.push(...found);
-  return tenants;
+  return { tenants, serviceHosts: shape.success ? (shape.data.serviceHosts ?? []) : [] };
 }
 
 /**
@@ -194,7 +276,10 @@ function relevant(issues: readonly z.core.$ZodIssue[]): z.core.$ZodIssue[] {
       const typos = unknown.get(parent) ?? [];
       if (typos.some((typo) => nearest(typo, [last]) !== undefined)) return false;
     }
-    if (issue.code === 'custom' && issue.params?.kind === 'enroll-choice') {
+    if (
+      issue.code === 'custom' &&
+      (issue.params?.kind === 'enroll-choice' || issue.params?.kind === 'action-choice')
+    ) {
       return !unknown.has(formatPath(issue.path));
     }
     return true;
@@ -309,7 +394,10 @@ function describe(value: unknown): string {
 }
 
 /** Across all documents: tenant names and domains are unique. */
-function crossCheck(tenants: readonly SourcedTenant[]): ConfigProblem[] {
+function crossCheck(
+  tenants: readonly SourcedTenant[],
+  serviceHosts: readonly { host: string; file: string; path: string }[],
+): ConfigProblem[] {
   const problems: ConfigProblem[] = [];
   const names = new Map<string, SourcedTenant>();
   const domains = new Map<string, { tenant: SourcedTenant; path: string }>();
@@ -346,6 +434,15 @@ function crossCheck(tenants: readonly SourcedTenant[]): ConfigProblem[] {
       }
     });
   }
+  for (const { host, file, path } of serviceHosts) {
+    const tenant = domains.get(host)?.tenant;
+    const message = host.startsWith('*.')
+      ? `"${host}" is a wildcard; list the service's own host names exactly`
+      : tenant
+        ? `"${host}" is also a domain of tenant "${tenant.name}" (${where(tenant.source)}); a host is either the service's own or a tenant's`
+        : undefined;
+    if (message) problems.push({ severity: 'error', file, path, message });
+  }
   return problems;
 }
 
@@ -353,58 +450,78 @@ function where(source: { file: string; path: string }): string {
   return `${source.file} ${source.path}`;
 }
 
-/** Legal but probably wrong: said, not refused. */
+/** Every action of a tenant with its JSON path: its own, then each rule's. */
+function actionsOf(tenant: SourcedTenant): { action: Action; path: string }[] {
+  return [
+    { action: tenant.action, path: tenant.source.path },
+    ...tenant.rules.map((rule, i) => ({
+      action: rule.action,
+      path: `${tenant.source.path}.rules[${i}]`,
+    })),
+  ];
+}
+
+/** Checks of meaning rather than shape; mostly warnings: legal but probably wrong. */
 function semanticChecks(tenants: readonly SourcedTenant[]): ConfigProblem[] {
   const found: ConfigProblem[] = [];
   for (const tenant of tenants) {
-    const { file, path } = tenant.source;
-    const url = new URL(tenant.enroll.baseUrl);
-    const doubled = repeatedSuffix(url.hostname);
-    if (doubled) {
+    const { file } = tenant.source;
+    for (const { action, path } of actionsOf(tenant)) {
+      if (action.kind !== 'enroll' && action.kind !== 'redirect') continue;
+      const key = action.kind === 'enroll' ? 'enroll' : 'redirect';
+      const url = new URL(action.kind === 'enroll' ? action.server.baseUrl : action.url);
+      const doubled = repeatedSuffix(url.hostname);
+      if (doubled) {
+        found.push({
+          severity: 'warning',
+          file,
+          path: `${path}.${key}`,
+          message: `the host "${url.hostname}" repeats its last label; did you mean "${doubled}"?`,
+        });
+      }
+      if (action.kind === 'enroll' && action.server.preset === 'custom') {
+        found.push(
+          ...intuneByHand(action.server.version, url, { file, path: `${path}.enroll.baseUrl` }),
+        );
+      }
+    }
+    for (const warning of ruleWarnings(tenant.rules)) {
       found.push({
         severity: 'warning',
         file,
-        path: `${path}.enroll`,
-        message: `the BaseURL host "${url.hostname}" repeats its last label; did you mean "${doubled}"?`,
+        path: `${tenant.source.path}.rules[${warning.rule}]`,
+        message: warning.message,
       });
     }
-    if (tenant.enroll.preset === 'custom') found.push(...intuneByHand(tenant, url));
   }
   return found;
 }
 
 /** A hand-written Intune BaseURL gets the checks the intune preset makes impossible to fail. */
-function intuneByHand(tenant: SourcedTenant, url: URL): ConfigProblem[] {
+function intuneByHand(
+  version: string,
+  url: URL,
+  at: { file: string; path: string },
+): ConfigProblem[] {
   if (!(Object.values(INTUNE_HOSTS) as string[]).includes(url.hostname)) return [];
-  const { file, path } = tenant.source;
-  const problem = (severity: 'error' | 'warning', message: string): ConfigProblem => ({
-    severity,
-    file,
-    path: `${path}.enroll.baseUrl`,
-    message,
-  });
   const found: ConfigProblem[] = [];
+  const problem = (severity: 'error' | 'warning', message: string) =>
+    found.push({ severity, ...at, message });
   if (url.pathname !== INTUNE_PATH) {
-    found.push(
-      problem(
-        'error',
-        `Intune's enrollment path is ${INTUNE_PATH}, not ${url.pathname}; or use the "intune" preset`,
-      ),
+    problem(
+      'error',
+      `Intune's enrollment path is ${INTUNE_PATH}, not ${url.pathname}; or use the "intune" preset`,
     );
   }
   const tenantId = url.searchParams.get('aadTenantId');
   if (tenantId === null || !GUID.test(tenantId)) {
-    found.push(
-      problem(
-        'error',
-        `aadTenantId must be your Entra tenant ID (a GUID), not ${JSON.stringify(tenantId)}; or use the "intune" preset`,
-      ),
+    problem(
+      'error',
+      `aadTenantId must be your Entra tenant ID (a GUID), not ${JSON.stringify(tenantId)}; or use the "intune" preset`,
     );
   }
-  if (tenant.enroll.version !== 'mdm-byod') {
-    found.push(
-      problem('warning', 'Intune documents only "mdm-byod"; no Intune mdm-adde URL is published'),
-    );
+  if (version !== 'mdm-byod') {
+    problem('warning', 'Intune documents only "mdm-byod"; no Intune mdm-adde URL is published');
   }
   return found;
 }

@@ -1,5 +1,6 @@
 // The config file's shape: one zod schema; the types and config/schema.json come from it.
 import { z } from 'zod';
+import { MODEL_FAMILIES } from '../discovery/query.js';
 import { checkDomain, checkHttpsUrl, GUID, type UrlRules } from './checks.js';
 import {
   FLEET_PATH,
@@ -159,25 +160,236 @@ const enroll = strictObject({
       'Where devices enroll: exactly one of intune, jamf, fleet, or version + baseUrl (any other MDM).',
   });
 
-export const tenantSchema = strictObject({
-  name: z
+const name = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, {
+  error:
+    'must be 1-64 letters, digits, ".", "_" or "-", starting with a letter or digit (it labels logs and metrics)',
+});
+
+const reject = strictObject({
+  message: z
     .string()
-    .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, {
-      error:
-        'must be 1-64 letters, digits, ".", "_" or "-", starting with a letter or digit (it labels logs and metrics)',
+    .trim()
+    .min(1, { error: 'is empty; write what the person at the device should read' })
+    .max(1000)
+    .meta({
+      description: 'Shown to the person on the device (iOS 17.5+, macOS 14.5+, visionOS 1.2+).',
+    }),
+  description: z
+    .string()
+    .max(1000)
+    .optional()
+    .meta({ description: "For the device's logs only; never shown to the person." }),
+}).meta({ description: 'Answer 403 com.apple.well-known.failed: a deliberate "no".' });
+
+const redirect = strictObject({
+  url: httpsUrl({ query: true }).meta({
+    description:
+      "Absolute https target. The request's user-identifier and model-family are added to its query, because the device does not re-send them.",
+  }),
+  status: z
+    .union([z.literal(302), z.literal(307)], {
+      error: (issue) =>
+        `${JSON.stringify(issue.input)} is not allowed; use 302 or 307 (a permanent redirect would be cached by clients)`,
     })
-    .meta({ description: 'A short unique name; it appears in logs and metrics.' }),
+    .default(302),
+}).meta({ description: 'Answer a redirect that keeps user-identifier and model-family.' });
+
+const notFound = z.literal(true, { error: 'must be true' }).meta({
+  description:
+    'Answer 404, so that devices on iOS 18.2 / macOS 15.2 and later fall back to the discovery URL registered in Apple Business Manager.',
+});
+
+const ACTIONS = ['enroll', 'reject', 'notFound', 'redirect'] as const;
+
+/** The four actions, each optional; actionChoice() requires exactly one. */
+const actionShape = {
+  enroll: enroll.optional(),
+  reject: reject.optional(),
+  notFound: notFound.optional(),
+  redirect: redirect.optional(),
+};
+
+type ActionInput = {
+  enroll?: z.output<typeof enroll> | undefined;
+  reject?: z.output<typeof reject> | undefined;
+  notFound?: true | undefined;
+  redirect?: z.output<typeof redirect> | undefined;
+};
+
+function actionChoice(what: string) {
+  return (value: ActionInput, ctx: z.RefinementCtx) => {
+    const given = ACTIONS.filter((key) => value[key] !== undefined);
+    if (given.length === 1) return;
+    ctx.addIssue({
+      code: 'custom',
+      params: { kind: 'action-choice' },
+      message:
+        given.length === 0
+          ? `${what} says nothing to do; give one of ${ACTIONS.join(', ')}`
+          : `gives ${given.join(' and ')}; give exactly one of ${ACTIONS.join(', ')}`,
+    });
+  };
+}
+
+export type Action =
+  | { readonly kind: 'enroll'; readonly server: z.output<typeof enroll> }
+  | { readonly kind: 'reject'; readonly message: string; readonly description: string | undefined }
+  | { readonly kind: 'notFound' }
+  | { readonly kind: 'redirect'; readonly url: string; readonly status: 302 | 307 };
+
+function toAction(value: ActionInput): Action {
+  if (value.reject)
+    return { kind: 'reject', ...value.reject, description: value.reject.description };
+  if (value.notFound) return { kind: 'notFound' };
+  if (value.redirect)
+    return {
+      kind: 'redirect',
+      url: value.redirect.url,
+      status: value.redirect.status as 302 | 307,
+    };
+  // actionChoice guarantees that enroll is set here.
+  return { kind: 'enroll', server: value.enroll as z.output<typeof enroll> };
+}
+
+/** Apple's documented values, plus "absent" (no model-family sent) and "unknown" (any other value). */
+export const FAMILY_CHOICES = [...MODEL_FAMILIES, 'absent', 'unknown'] as const;
+
+const identifier = z.string().transform((raw, ctx) => {
+  const trimmed = raw.trim();
+  if (trimmed !== raw || /\s/.test(raw) || !raw.includes('@') || raw.endsWith('@')) {
+    ctx.addIssue({
+      code: 'custom',
+      message:
+        trimmed !== raw
+          ? `"${raw}" has surrounding whitespace; write "${trimmed}"`
+          : `"${raw}" is not a user-identifier like joe@contoso.com`,
+    });
+    return z.NEVER;
+  }
+  return raw.toLowerCase();
+});
+
+const pattern = z.string().transform((raw, ctx) => {
+  if (raw.length === 0 || /\s/.test(raw)) {
+    ctx.addIssue({
+      code: 'custom',
+      message: `"${raw}" must be a non-empty pattern without whitespace, like *@contoso.com`,
+    });
+    return z.NEVER;
+  }
+  return raw.toLowerCase();
+});
+
+const CONDITIONS = [
+  'users',
+  'usersFile',
+  'userDomains',
+  'userPatterns',
+  'modelFamilies',
+  'percent',
+] as const;
+
+const when = strictObject({
+  users: z
+    .array(identifier)
+    .min(1)
+    .optional()
+    .meta({ description: 'user-identifiers, compared case-insensitively.' }),
+  usersFile: z.string().min(1).optional().meta({
+    description:
+      'A text file (relative to this config file) of user-identifiers, one per line; # starts a comment. Listed in users or in the file counts as listed.',
+  }),
+  userDomains: z
+    .array(domain)
+    .min(1)
+    .optional()
+    .meta({
+      description:
+        'The domain after the last @ of user-identifier: exact, or *.domain for names below it.',
+    }),
+  userPatterns: z
+    .array(pattern)
+    .min(1)
+    .optional()
+    .meta({
+      description:
+        'Patterns where * stands for any run of characters (no regular expressions), case-insensitive.',
+    }),
+  modelFamilies: z
+    .array(z.enum(FAMILY_CHOICES))
+    .min(1)
+    .optional()
+    .meta({
+      description:
+        'AppleTV, iPad, iPhone, Mac, RealityDevice, Watch; "absent" when none is sent; "unknown" for any other value.',
+    }),
+  percent: z.number().min(0).max(100).optional().meta({
+    description:
+      'A stable share of people: a hash of the lower-cased user-identifier and the rule name picks the same answer for a person every time.',
+  }),
+})
+  .refine((value) => CONDITIONS.some((key) => value[key] !== undefined), {
+    error: `is empty; give at least one of ${CONDITIONS.join(', ')} (to catch everything, make it the tenant's default action)`,
+  })
+  .meta({
+    description:
+      'Conditions that must all hold. A request without a usable user-identifier matches no user condition.',
+  });
+
+const rule = strictObject({
+  name: name.meta({
+    description: 'Unique within the tenant; it appears in logs and seeds percent.',
+  }),
+  when,
+  ...actionShape,
+})
+  .superRefine(actionChoice('the rule'))
+  .transform((value) => ({ name: value.name, when: value.when, action: toAction(value) }));
+
+export const tenantSchema = strictObject({
+  name: name.meta({ description: 'A short unique name; it appears in logs and metrics.' }),
   domains: z
     .array(domain)
     .min(1, { error: "lists no domain; add the domain of your users' accounts" }),
-  enroll,
-});
+  ...actionShape,
+  rules: z
+    .array(rule)
+    .optional()
+    .meta({
+      description:
+        "Checked in order; the first whose when holds decides, else the tenant's own action.",
+    }),
+})
+  .superRefine(actionChoice('the tenant'))
+  .superRefine((value, ctx) => {
+    const seen = new Map<string, number>();
+    value.rules?.forEach((r, i) => {
+      const first = seen.get(r.name);
+      if (first === undefined) seen.set(r.name, i);
+      else
+        ctx.addIssue({
+          code: 'custom',
+          path: ['rules', i, 'name'],
+          message: `"${r.name}" is also the name of rules[${first}]; rule names must be unique in a tenant`,
+        });
+    });
+  })
+  .transform((value) => ({
+    name: value.name,
+    domains: value.domains,
+    action: toAction(value),
+    rules: value.rules ?? [],
+  }));
 
 export const configFileSchema = strictObject({
   $schema: z
     .string()
     .optional()
     .meta({ description: 'Path or URL of this JSON Schema, for editors.' }),
+  serviceHosts: z.array(domain).optional().meta({
+    description:
+      "This service's own host names (for a provider whose customers' domains redirect to one central host): for these the tenant is chosen by the domain of user-identifier instead of the Host.",
+  }),
   tenants: z.array(tenantSchema).meta({ description: 'The organisations served, one entry each.' }),
 }).meta({
   title: 'mdm-discovery configuration',
@@ -191,4 +403,6 @@ export const fileShapeSchema = configFileSchema.extend({ tenants: z.array(z.unkn
 export type ConfigFileInput = z.input<typeof configFileSchema>;
 export type ConfigFile = z.output<typeof configFileSchema>;
 export type TenantConfig = z.output<typeof tenantSchema>;
-export type EnrollConfig = TenantConfig['enroll'];
+export type RuleConfig = TenantConfig['rules'][number];
+export type WhenConfig = RuleConfig['when'];
+export type Server = z.output<typeof enroll>;

@@ -1,8 +1,15 @@
-// The discovery decision: (host, query) -> which answer. Pure: no Fastify, no I/O.
-import { hostKey } from './host.js';
-import { type DiscoveryQuery, parseDiscoveryQuery } from './query.js';
-import type { PreparedResponse } from './response.js';
-import { findTenant, type Outcome, type RoutingTable } from './table.js';
+// The discovery decision: (host, query) -> which answer, and which rule chose it. Pure: no Fastify, no I/O.
+import { hostKey, toAsciiDomain } from './host.js';
+import { familyClass, type MatchInput } from './match.js';
+import { type DiscoveryQuery, parseDiscoveryQuery, type QueryResult, userDomain } from './query.js';
+import { type PreparedResponse, redirectResponse } from './response.js';
+import {
+  type CompiledAction,
+  type CompiledTenant,
+  findTenant,
+  type Outcome,
+  type RoutingTable,
+} from './table.js';
 
 export interface DiscoveryRequest {
   /** The Host header as received. */
@@ -16,37 +23,119 @@ export interface Decision {
   readonly response: PreparedResponse;
   /** The tenant that answered; undefined for an unknown host. */
   readonly tenant: string | undefined;
+  /** The rule that decided; undefined when the tenant's own action did. */
+  readonly rule: string | undefined;
   /** The parsed query; undefined when the host is unknown or the query could not be read. */
   readonly query: DiscoveryQuery | undefined;
 }
 
-export function decide(table: RoutingTable, request: DiscoveryRequest): Decision {
+/** What `explain` shows: every rule checked, and each condition's result. */
+export interface RuleTrace {
+  readonly rule: string;
+  readonly conditions: readonly { readonly label: string; readonly held: boolean }[];
+  readonly matched: boolean;
+}
+
+export interface DecideTrace {
+  /** How the tenant was found. */
+  tenantBy?: 'host' | 'user-identifier domain';
+  readonly rules: RuleTrace[];
+}
+
+export function decide(
+  table: RoutingTable,
+  request: DiscoveryRequest,
+  trace?: DecideTrace,
+): Decision {
   const key = hostKey(request.host);
-  const tenant = key === undefined ? undefined : findTenant(table, key);
-  // Unknown hosts are answered before the query is read, with the same bytes whatever was sent:
-  // the answer must not reveal which domains are configured. A 404 also lets devices on
-  // iOS 18.2 / macOS 15.2 and later fall back to Apple Business Manager (PROTOCOL.md section 2).
+  let parsed: QueryResult | undefined;
+  let tenant: CompiledTenant | undefined;
+  if (key !== undefined && table.serviceHosts.has(key)) {
+    // A provider's central host: the customer is the domain the person typed (PROTOCOL.md section 1).
+    parsed = parseDiscoveryQuery(request.search);
+    const domain = parsed.ok
+      ? toAsciiDomain(userDomain(parsed.query.userIdentifier) ?? '')
+      : undefined;
+    tenant = domain === undefined ? undefined : findTenant(table, domain);
+    if (trace) trace.tenantBy = 'user-identifier domain';
+  } else {
+    tenant = key === undefined ? undefined : findTenant(table, key);
+    if (trace) trace.tenantBy = 'host';
+  }
+  // Unknown hosts are answered with the same bytes whatever was sent: the answer must not reveal
+  // which domains are configured. A 404 also lets devices on iOS 18.2 / macOS 15.2 and later fall
+  // back to Apple Business Manager (PROTOCOL.md section 2).
   if (tenant === undefined) {
     return {
       outcome: 'unknown_host',
       response: table.notFound,
       tenant: undefined,
+      rule: undefined,
       query: undefined,
     };
   }
-  const parsed = parseDiscoveryQuery(request.search);
+  parsed ??= parseDiscoveryQuery(request.search);
   if (!parsed.ok) {
     return {
       outcome: 'bad_query',
       response: table.badQuery,
       tenant: tenant.name,
+      rule: undefined,
       query: undefined,
     };
   }
+  const query = parsed.query;
+  if (tenant.rules.length > 0) {
+    const input = matchInput(query);
+    for (const rule of tenant.rules) {
+      if (
+        trace ? traced(rule.name, rule.conditions, input, trace) : allHold(rule.conditions, input)
+      ) {
+        return answer(rule.action, tenant.name, rule.name, query);
+      }
+    }
+  }
+  return answer(tenant.action, tenant.name, undefined, query);
+}
+
+function answer(
+  action: CompiledAction,
+  tenant: string,
+  rule: string | undefined,
+  query: DiscoveryQuery,
+): Decision {
+  const response =
+    action.outcome === 'redirect' ? redirectResponse(action.redirect, query) : action.response;
+  return { outcome: action.outcome, response, tenant, rule, query };
+}
+
+function matchInput(query: DiscoveryQuery): MatchInput {
+  const user = query.userIdentifier?.toLowerCase();
+  const domain = userDomain(user);
   return {
-    outcome: tenant.outcome,
-    response: tenant.answer,
-    tenant: tenant.name,
-    query: parsed.query,
+    user,
+    domain: domain === undefined ? undefined : (toAsciiDomain(domain) ?? domain),
+    family: familyClass(query.modelFamily),
   };
+}
+
+function allHold(conditions: RuleTraceConditions, input: MatchInput): boolean {
+  for (const condition of conditions) {
+    if (!condition.test(input)) return false;
+  }
+  return true;
+}
+
+type RuleTraceConditions = CompiledTenant['rules'][number]['conditions'];
+
+function traced(
+  rule: string,
+  conditions: RuleTraceConditions,
+  input: MatchInput,
+  trace: DecideTrace,
+): boolean {
+  const results = conditions.map((c) => ({ label: c.label, held: c.test(input) }));
+  const matched = results.every((r) => r.held);
+  trace.rules.push({ rule, conditions: results, matched });
+  return matched;
 }

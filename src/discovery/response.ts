@@ -13,6 +13,9 @@ export interface PreparedResponse {
   readonly bytes: Buffer;
 }
 
+import type { DiscoveryQuery } from './query.js';
+import type { RedirectTarget } from './table.js';
+
 export type EnrollVersion = 'mdm-byod' | 'mdm-adde';
 
 export interface Server {
@@ -80,3 +83,30 @@ export const ERROR_DOCUMENTS = {
   methodNotAllowed: { code: 'method_not_allowed', message: 'Use GET or HEAD' },
   internal: { code: 'internal_error', message: 'Internal Server Error' },
 } as const;
+
+const NO_BODY = Buffer.alloc(0);
+
+/**
+ * A redirect whose target carries the request's user-identifier and model-family, merged with the
+ * target's own query (the request's values win): the device follows redirects but does not
+ * re-add the query (PROTOCOL.md section 2, "3xx").
+ */
+export function redirectResponse(target: RedirectTarget, query: DiscoveryQuery): PreparedResponse {
+  const carried: [string, string | undefined][] = [
+    ['user-identifier', query.userIdentifier],
+    ['model-family', query.modelFamily],
+  ];
+  const pairs = target.params
+    .filter(({ name }) => !carried.some(([key, value]) => key === name && value !== undefined))
+    .map(({ pair }) => pair);
+  for (const [key, value] of carried) {
+    if (value !== undefined) pairs.push(`${key}=${encodeURIComponent(value)}`);
+  }
+  const location = pairs.length === 0 ? target.base : `${target.base}?${pairs.join('&')}`;
+  return {
+    status: target.status,
+    headers: { ...target.headers, location, 'content-length': '0' },
+    body: '',
+    bytes: NO_BODY,
+  };
+}

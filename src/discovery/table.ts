@@ -1,12 +1,36 @@
-// The routing table: every tenant's prepared answer, keyed by the domains it serves.
+// The routing table: every tenant's rules and prepared answers, keyed by the domains it serves.
+import type { Condition } from './match.js';
 import type { PreparedResponse } from './response.js';
 
-export type Outcome = 'enroll' | 'unknown_host' | 'bad_query';
+export type ActionOutcome = 'enroll' | 'reject' | 'not_found' | 'redirect';
+export type Outcome = ActionOutcome | 'unknown_host' | 'bad_query';
+
+export interface RedirectTarget {
+  readonly status: 302 | 307;
+  /** The target URL up to its query. */
+  readonly base: string;
+  /** The target's own query pairs, as written, with their decoded names. */
+  readonly params: readonly { readonly name: string; readonly pair: string }[];
+  /** Security headers and Cache-Control; Location is added per request. */
+  readonly headers: Readonly<Record<string, string>>;
+}
+
+export type CompiledAction =
+  | { readonly outcome: 'enroll' | 'reject' | 'not_found'; readonly response: PreparedResponse }
+  | { readonly outcome: 'redirect'; readonly redirect: RedirectTarget };
+
+export interface CompiledRule {
+  readonly name: string;
+  readonly conditions: readonly Condition[];
+  readonly action: CompiledAction;
+}
 
 export interface CompiledTenant {
   readonly name: string;
-  readonly outcome: 'enroll';
-  readonly answer: PreparedResponse;
+  /** Checked in order; the first whose conditions all hold decides. */
+  readonly rules: readonly CompiledRule[];
+  /** The tenant's own action, when no rule decides. */
+  readonly action: CompiledAction;
 }
 
 export interface RoutingTable {
@@ -14,6 +38,8 @@ export interface RoutingTable {
   readonly exact: ReadonlyMap<string, CompiledTenant>;
   /** `*.contoso.com` is stored under `contoso.com`. */
   readonly wildcard: ReadonlyMap<string, CompiledTenant>;
+  /** The service's own host names: for these the tenant comes from the user-identifier's domain. */
+  readonly serviceHosts: ReadonlySet<string>;
   readonly notFound: PreparedResponse;
   readonly badQuery: PreparedResponse;
 }

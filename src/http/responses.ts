@@ -36,5 +36,7 @@ export function fixedResponses(headers: Readonly<Record<string, string>>): Fixed
 
 /** Writes a prepared answer. For HEAD, Node sends the headers (Content-Length included) and no body. */
 export function sendPrepared(reply: FastifyReply, response: PreparedResponse): FastifyReply {
-  return reply.code(response.status).headers(response.headers).send(response.bytes);
+  reply.code(response.status).headers(response.headers);
+  // No payload at all for an empty body (a redirect), so Fastify adds no Content-Type.
+  return response.bytes.length === 0 ? reply.send() : reply.send(response.bytes);
 }

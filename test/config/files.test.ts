@@ -47,6 +47,6 @@ describe('the config files we ship', () => {
     };
     expect(schema.additionalProperties).toBe(false);
     expect(schema.properties.tenants.items.additionalProperties).toBe(false);
-    expect(schema.properties.tenants.items.required).toEqual(['name', 'domains', 'enroll']);
+    expect(schema.properties.tenants.items.required).toEqual(['name', 'domains']);
   });
 });

@@ -65,7 +65,11 @@ describe('config validation', () => {
         }),
       },
     ]);
-    expect(config.tenants.map((t) => [t.enroll.version, t.enroll.baseUrl])).toEqual([
+    expect(
+      config.tenants.map(
+        (t) => t.action.kind === 'enroll' && [t.action.server.version, t.action.server.baseUrl],
+      ),
+    ).toEqual([
       [
         'mdm-byod',
         `https://manage.microsoft.com/EnrollmentServer/PostReportDeviceInfoForUEV2?aadTenantId=${TENANT_ID}`,
@@ -297,7 +301,7 @@ describe('config validation', () => {
 
   it('warns about a host that repeats its last label, without refusing it', () => {
     expect(problems(one({ enroll: { jamf: { url: 'https://x.jamfcloud.com.com' } } }))).toEqual([
-      'c.json:8:17 warning: tenants[0].enroll: the BaseURL host "x.jamfcloud.com.com" repeats its last label; did you mean "x.jamfcloud.com"?',
+      'c.json:8:17 warning: tenants[0].enroll: the host "x.jamfcloud.com.com" repeats its last label; did you mean "x.jamfcloud.com"?',
     ]);
   });
 

@@ -45,6 +45,7 @@ export async function discoveryRoutes(app: FastifyInstance, options: DiscoveryRo
         request.log.info(
           {
             tenant: decision.tenant,
+            rule: decision.rule,
             outcome: decision.outcome,
             status: reply.statusCode,
             method: request.method,
