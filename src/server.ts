@@ -58,6 +58,15 @@ export function logFormat(setting: Env['LOG_FORMAT'], stdoutIsTty: boolean): 'js
 }
 
 /**
+ * The config path the service would use, for commands that read the config without serving it
+ * (`explain`): MDM_DISCOVERY_CONFIG from the environment or .env, else the embedded demo.
+ */
+export function configPathFromEnvironment(): string {
+  loadDotenv({ quiet: true });
+  return parseEnv(process.env).MDM_DISCOVERY_CONFIG ?? DEFAULT_CONFIG_PATH;
+}
+
+/**
  * `mdm-discovery serve`: reads .env and the environment, starts, and shuts down on SIGTERM or
  * SIGINT after in-flight requests finish; a second signal exits at once. Returns the exit code
  * for a failed start (the caller sets process.exitCode).

@@ -1,10 +1,13 @@
 // Command dispatch: `mdm-discovery <command> [options]`. Library code: returns an exit code, never exits.
 import { readFileSync } from 'node:fs';
+import { explainCommand } from './commands/explain.js';
 import { serveCommand } from './commands/serve.js';
 
 export interface Io {
   readonly stdout: NodeJS.WritableStream;
   readonly stderr: NodeJS.WritableStream;
+  /** Only NO_COLOR is read from it (https://no-color.org). */
+  readonly env?: { readonly NO_COLOR?: string | undefined };
 }
 
 export interface Command {
@@ -15,6 +18,7 @@ export interface Command {
 
 const COMMANDS: Record<string, Command> = {
   serve: serveCommand,
+  explain: explainCommand,
 };
 
 export const VERSION: string = (

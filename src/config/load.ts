@@ -259,6 +259,9 @@ function parseDocument(
   return { tenants, serviceHosts: shape.success ? (shape.data.serviceHosts ?? []) : [] };
 }
 
+/** Custom errors that a misspelt key already explains ("nowhere to enroll" after "intnue"). */
+const FOLLOW_ON = new Set(['enroll-choice', 'action-choice', 'when-empty']);
+
 /**
  * Drops errors that only follow from another: a key reported as required when a misspelling of it
  * was found ("domain" for "domains"), and "nowhere to enroll" when an unknown key is the cause.
@@ -276,10 +279,7 @@ function relevant(issues: readonly z.core.$ZodIssue[]): z.core.$ZodIssue[] {
       const typos = unknown.get(parent) ?? [];
       if (typos.some((typo) => nearest(typo, [last]) !== undefined)) return false;
     }
-    if (
-      issue.code === 'custom' &&
-      (issue.params?.kind === 'enroll-choice' || issue.params?.kind === 'action-choice')
-    ) {
+    if (issue.code === 'custom' && FOLLOW_ON.has(String(issue.params?.kind))) {
       return !unknown.has(formatPath(issue.path));
     }
     return true;

@@ -299,36 +299,25 @@ const when = strictObject({
     description:
       'A text file (relative to this config file) of user-identifiers, one per line; # starts a comment. Listed in users or in the file counts as listed.',
   }),
-  userDomains: z
-    .array(domain)
-    .min(1)
-    .optional()
-    .meta({
-      description:
-        'The domain after the last @ of user-identifier: exact, or *.domain for names below it.',
-    }),
-  userPatterns: z
-    .array(pattern)
-    .min(1)
-    .optional()
-    .meta({
-      description:
-        'Patterns where * stands for any run of characters (no regular expressions), case-insensitive.',
-    }),
-  modelFamilies: z
-    .array(z.enum(FAMILY_CHOICES))
-    .min(1)
-    .optional()
-    .meta({
-      description:
-        'AppleTV, iPad, iPhone, Mac, RealityDevice, Watch; "absent" when none is sent; "unknown" for any other value.',
-    }),
+  userDomains: z.array(domain).min(1).optional().meta({
+    description:
+      'The domain after the last @ of user-identifier: exact, or *.domain for names below it.',
+  }),
+  userPatterns: z.array(pattern).min(1).optional().meta({
+    description:
+      'Patterns where * stands for any run of characters (no regular expressions), case-insensitive.',
+  }),
+  modelFamilies: z.array(z.enum(FAMILY_CHOICES)).min(1).optional().meta({
+    description:
+      'AppleTV, iPad, iPhone, Mac, RealityDevice, Watch; "absent" when none is sent; "unknown" for any other value.',
+  }),
   percent: z.number().min(0).max(100).optional().meta({
     description:
       'A stable share of people: a hash of the lower-cased user-identifier and the rule name picks the same answer for a person every time.',
   }),
 })
   .refine((value) => CONDITIONS.some((key) => value[key] !== undefined), {
+    params: { kind: 'when-empty' },
     error: `is empty; give at least one of ${CONDITIONS.join(', ')} (to catch everything, make it the tenant's default action)`,
   })
   .meta({
@@ -352,13 +341,10 @@ export const tenantSchema = strictObject({
     .array(domain)
     .min(1, { error: "lists no domain; add the domain of your users' accounts" }),
   ...actionShape,
-  rules: z
-    .array(rule)
-    .optional()
-    .meta({
-      description:
-        "Checked in order; the first whose when holds decides, else the tenant's own action.",
-    }),
+  rules: z.array(rule).optional().meta({
+    description:
+      "Checked in order; the first whose when holds decides, else the tenant's own action.",
+  }),
 })
   .superRefine(actionChoice('the tenant'))
   .superRefine((value, ctx) => {

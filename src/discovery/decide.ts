@@ -86,7 +86,7 @@ export function decide(
   }
   const query = parsed.query;
   if (tenant.rules.length > 0) {
-    const input = matchInput(query);
+    const input = new RequestFacts(query);
     for (const rule of tenant.rules) {
       if (
         trace ? traced(rule.name, rule.conditions, input, trace) : allHold(rule.conditions, input)
@@ -109,15 +109,27 @@ function answer(
   return { outcome: action.outcome, response, tenant, rule, query };
 }
 
-function matchInput(query: DiscoveryQuery): MatchInput {
-  const user = query.userIdentifier?.toLowerCase();
-  const domain = userDomain(user);
-  return {
-    user,
-    domain: domain === undefined ? undefined : (toAsciiDomain(domain) ?? domain),
-    family: familyClass(query.modelFamily),
-  };
+/** The request as the conditions see it; the domain is only worked out if a condition asks. */
+class RequestFacts implements MatchInput {
+  readonly user: string | undefined;
+  readonly family: string;
+  #domain: string | undefined | null = null;
+
+  constructor(query: DiscoveryQuery) {
+    this.user = query.userIdentifier?.toLowerCase();
+    this.family = familyClass(query.modelFamily);
+  }
+
+  get domain(): string | undefined {
+    if (this.#domain === null) {
+      const raw = userDomain(this.user);
+      this.#domain = raw === undefined || ASCII.test(raw) ? raw : (toAsciiDomain(raw) ?? raw);
+    }
+    return this.#domain;
+  }
 }
+
+const ASCII = /^[\x00-\x7f]*$/;
 
 function allHold(conditions: RuleTraceConditions, input: MatchInput): boolean {
   for (const condition of conditions) {
