@@ -7,11 +7,13 @@ import { DEFAULT_CONFIG_PATH, loadConfig } from '../../src/config/load.js';
 const configDir = new URL('../../config/', import.meta.url).pathname;
 const shipped = [
   'default.json',
-  ...readdirSync(join(configDir, 'examples')).map((name) => join('examples', name)),
+  ...readdirSync(join(configDir, 'examples'))
+    .filter((name) => name.endsWith('.json'))
+    .map((name) => join('examples', name)),
 ];
 
 describe('the config files we ship', () => {
-  it('include a worked example for each preset and a multi-tenant one', () => {
+  it('include a worked example for each preset, a multi-tenant one and the README routing ones', () => {
     expect(shipped.sort()).toEqual(
       [
         'default.json',
@@ -22,6 +24,9 @@ describe('the config files we ship', () => {
         'examples/intune-usgov.json',
         'examples/jamf.json',
         'examples/multi-tenant.json',
+        'examples/routing-macs-device-enrollment.json',
+        'examples/routing-migration.json',
+        'examples/routing-refuse-family.json',
       ].sort(),
     );
   });
