@@ -68,7 +68,9 @@ function round(t: RoutingTable, request: DiscoveryRequest): number {
 const rates = scenarios.map(() => [] as number[]);
 for (const [, t, r] of scenarios) round(t, r); // warm-up
 for (let i = 0; i < ROUNDS; i++) {
-  scenarios.forEach(([, t, r], s) => rates[s]?.push(round(t, r)));
+  scenarios.forEach(([, t, r], s) => {
+    rates[s]?.push(round(t, r));
+  });
 }
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? 0;
 const base = median(rates[0] ?? []);

@@ -1,5 +1,5 @@
 // The discovery decision: (host, query) -> which answer, and which rule chose it. Pure: no Fastify, no I/O.
-import { hostKey, toAsciiDomain } from './host.js';
+import { hostKey, isAscii, toAsciiDomain } from './host.js';
 import { familyClass, type MatchInput } from './match.js';
 import { type DiscoveryQuery, parseDiscoveryQuery, type QueryResult, userDomain } from './query.js';
 import { type PreparedResponse, redirectResponse } from './response.js';
@@ -123,13 +123,11 @@ class RequestFacts implements MatchInput {
   get domain(): string | undefined {
     if (this.#domain === null) {
       const raw = userDomain(this.user);
-      this.#domain = raw === undefined || ASCII.test(raw) ? raw : (toAsciiDomain(raw) ?? raw);
+      this.#domain = raw === undefined || isAscii(raw) ? raw : (toAsciiDomain(raw) ?? raw);
     }
     return this.#domain;
   }
 }
-
-const ASCII = /^[\x00-\x7f]*$/;
 
 function allHold(conditions: RuleTraceConditions, input: MatchInput): boolean {
   for (const condition of conditions) {

@@ -45,7 +45,7 @@ export function hostKey(header: string | undefined): string | undefined {
   return toAsciiDomain(name);
 }
 
-function isAscii(text: string): boolean {
+export function isAscii(text: string): boolean {
   for (let i = 0; i < text.length; i++) {
     if (text.charCodeAt(i) > 0x7f) return false;
   }
