@@ -51,3 +51,18 @@ export function isAscii(text: string): boolean {
   }
   return true;
 }
+
+/**
+ * The first result of `lookup` over the domains above `host`, nearest first: for
+ * `a.b.contoso.com`, `b.contoso.com`, then `contoso.com`, then `com`. How `*.` wildcards match.
+ */
+export function nearestParent<T>(
+  host: string,
+  lookup: (parent: string) => T | undefined,
+): T | undefined {
+  for (let dot = host.indexOf('.'); dot !== -1; dot = host.indexOf('.', dot + 1)) {
+    const found = lookup(host.slice(dot + 1));
+    if (found !== undefined) return found;
+  }
+  return undefined;
+}

@@ -1,5 +1,6 @@
 // Conditions of routing rules: compiled once, each a cheap test of the request. Pure.
 import { createHash } from 'node:crypto';
+import { nearestParent } from './host.js';
 import { isModelFamily } from './query.js';
 
 /** What the conditions look at, derived once per request. */
@@ -69,11 +70,7 @@ export function percentBucket(ruleName: string, user: string): number {
 export function domainMatcher(patterns: readonly string[]): (domain: string) => boolean {
   const exact = new Set(patterns.filter((d) => !d.startsWith('*.')));
   const below = new Set(patterns.filter((d) => d.startsWith('*.')).map((d) => d.slice(2)));
-  return (domain) => {
-    if (exact.has(domain)) return true;
-    for (let dot = domain.indexOf('.'); dot !== -1; dot = domain.indexOf('.', dot + 1)) {
-      if (below.has(domain.slice(dot + 1))) return true;
-    }
-    return false;
-  };
+  return (domain) =>
+    exact.has(domain) ||
+    nearestParent(domain, (parent) => (below.has(parent) ? true : undefined)) === true;
 }

@@ -1,4 +1,5 @@
 // The routing table: every tenant's rules and prepared answers, keyed by the domains it serves.
+import { nearestParent } from './host.js';
 import type { Condition } from './match.js';
 import type { PreparedResponse } from './response.js';
 
@@ -51,11 +52,5 @@ export interface RoutingTable {
 export function findTenant(table: RoutingTable, host: string): CompiledTenant | undefined {
   const exact = table.exact.get(host);
   if (exact !== undefined || table.wildcard.size === 0) return exact;
-  let dot = host.indexOf('.');
-  while (dot !== -1) {
-    const match = table.wildcard.get(host.slice(dot + 1));
-    if (match !== undefined) return match;
-    dot = host.indexOf('.', dot + 1);
-  }
-  return undefined;
+  return nearestParent(host, (parent) => table.wildcard.get(parent));
 }

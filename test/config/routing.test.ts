@@ -3,21 +3,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig, parseConfig } from '../../src/config/load.js';
-import { ConfigError, formatProblem } from '../../src/config/problems.js';
+import { type ConfigError, formatProblem } from '../../src/config/problems.js';
 import { TENANT_ID } from '../helpers/app.js';
+import { problemLines, withoutPlace } from '../helpers/config.js';
 
 const intune = { intune: { tenantId: TENANT_ID } };
 
-function problems(document: object): string[] {
-  try {
-    return parseConfig([{ file: 'c.json', text: JSON.stringify(document, null, 2) }]).warnings.map(
-      (p) => formatProblem(p).replace(/^\S+ /, ''),
-    );
-  } catch (error) {
-    if (!(error instanceof ConfigError)) throw error;
-    return error.problems.map((p) => formatProblem(p).replace(/^\S+ /, ''));
-  }
-}
+const problems = (document: object) => problemLines(document).map(withoutPlace);
 
 const withRules = (rules: object[], tenant: object = {}) => ({
   tenants: [{ name: 't', domains: ['t.example'], enroll: intune, rules, ...tenant }],

@@ -5,19 +5,11 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { loadConfig, parseConfig } from '../../src/config/load.js';
 import { ConfigError, formatProblem } from '../../src/config/problems.js';
 import { TENANT_ID } from '../helpers/app.js';
+import { problemLines, withoutPlace } from '../helpers/config.js';
 
 const intune = { intune: { tenantId: TENANT_ID } };
 
-/** Every problem line for one document, or [] when it is valid. */
-function problems(document: unknown, file = 'c.json'): string[] {
-  const text = typeof document === 'string' ? document : JSON.stringify(document, null, 2);
-  try {
-    return parseConfig([{ file, text }]).warnings.map(formatProblem);
-  } catch (error) {
-    if (!(error instanceof ConfigError)) throw error;
-    return error.problems.map(formatProblem);
-  }
-}
+const problems = problemLines;
 
 const one = (tenant: object) => ({
   tenants: [{ name: 't', domains: ['t.example'], enroll: intune, ...tenant }],
@@ -355,10 +347,7 @@ describe('config validation', () => {
   });
 });
 
-/** The problem without its `file:line:column` prefix. */
-function stripPlace(line: string): string {
-  return line.replace(/^\S+ /, '');
-}
+const stripPlace = withoutPlace;
 
 describe('loadConfig', () => {
   let dir: string;
