@@ -1,7 +1,11 @@
 // Command dispatch: `mdm-discovery <command> [options]`. Library code: returns an exit code, never exits.
-import { readFileSync } from 'node:fs';
+
+import { VERSION } from '../version.js';
 import { explainCommand } from './commands/explain.js';
+import { initCommand } from './commands/init.js';
 import { serveCommand } from './commands/serve.js';
+import { validateCommand } from './commands/validate.js';
+import { verifyCommand } from './commands/verify.js';
 
 export interface Io {
   readonly stdout: NodeJS.WritableStream;
@@ -19,13 +23,10 @@ export interface Command {
 const COMMANDS: Record<string, Command> = {
   serve: serveCommand,
   explain: explainCommand,
+  verify: verifyCommand,
+  validate: validateCommand,
+  init: initCommand,
 };
-
-export const VERSION: string = (
-  JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
-    version: string;
-  }
-).version;
 
 function help(): string {
   const lines = Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(10)} ${c.summary}`);

@@ -1,0 +1,107 @@
+// `mdm-discovery init`: writes a starter config from flags, validated before it is written.
+import { writeFile } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
+import { parseConfig } from '../../config/load.js';
+import { ConfigError, formatProblem } from '../../config/problems.js';
+import { parse, UsageError } from '../args.js';
+import type { Command } from '../run.js';
+
+const USAGE = `Usage: mdm-discovery init --domain DOMAIN [--domain …] <one MDM> [--name NAME] [--output PATH]
+
+Writes a starter config, validated first; never overwrites a file.
+
+One MDM:
+  --intune-tenant GUID [--cloud commercial|usgov|china]   Microsoft Intune (default cloud: commercial)
+  --jamf URL [--enrollment user|device]                   Jamf Pro (default: user)
+  --fleet URL                                             Fleet
+  --base-url URL --version mdm-byod|mdm-adde              any other MDM
+
+Options:
+  --name NAME      tenant name (default: the first label of the first domain)
+  --output PATH    where to write (default: mdm-discovery.json)
+
+Exit codes: 0 written, 1 the result would be invalid or the file exists, 2 usage error.
+`;
+
+const SCHEMA_PATH = fileURLToPath(new URL('../../../config/schema.json', import.meta.url));
+
+export const initCommand: Command = {
+  summary: 'write a starter config from flags',
+  usage: USAGE,
+  async run(args, io) {
+    let document: object;
+    let output: string;
+    try {
+      const { values, positionals } = parse(args, {
+        domain: { type: 'string', multiple: true },
+        name: { type: 'string' },
+        'intune-tenant': { type: 'string' },
+        cloud: { type: 'string' },
+        jamf: { type: 'string' },
+        enrollment: { type: 'string' },
+        fleet: { type: 'string' },
+        'base-url': { type: 'string' },
+        version: { type: 'string' },
+        output: { type: 'string' },
+      });
+      if (positionals.length > 0) throw new UsageError(`unexpected argument "${positionals[0]}"`);
+      const domains = values.domain ?? [];
+      if (domains.length === 0) throw new UsageError('--domain is required');
+      const chosen = [
+        values['intune-tenant'] && 'intune',
+        values.jamf && 'jamf',
+        values.fleet && 'fleet',
+        (values['base-url'] || values.version) && 'base-url',
+      ].filter(Boolean);
+      if (chosen.length !== 1) {
+        throw new UsageError(
+          'give exactly one of --intune-tenant, --jamf, --fleet, or --base-url with --version',
+        );
+      }
+      if (values.cloud && !values['intune-tenant'])
+        throw new UsageError('--cloud goes with --intune-tenant');
+      if (values.enrollment && !values.jamf) throw new UsageError('--enrollment goes with --jamf');
+      const enroll = values['intune-tenant']
+        ? { intune: { cloud: values.cloud ?? 'commercial', tenantId: values['intune-tenant'] } }
+        : values.jamf
+          ? { jamf: { url: values.jamf, enrollment: values.enrollment ?? 'user' } }
+          : values.fleet
+            ? { fleet: { url: values.fleet } }
+            : { version: values.version, baseUrl: values['base-url'] };
+      const name = values.name ?? (domains[0] ?? '').replace(/^\*\./, '').split('.')[0] ?? 'tenant';
+      document = {
+        // The installed package's schema, so editors autocomplete the new file.
+        $schema: SCHEMA_PATH,
+        tenants: [{ name, domains, enroll }],
+      };
+      output = values.output ?? 'mdm-discovery.json';
+    } catch (error) {
+      if (!(error instanceof UsageError)) throw error;
+      io.stderr.write(`mdm-discovery init: ${error.message}\n\n${USAGE}`);
+      return 2;
+    }
+    const text = `${JSON.stringify(document, null, 2)}\n`;
+    try {
+      parseConfig([{ file: output, text }]);
+    } catch (error) {
+      if (!(error instanceof ConfigError)) throw error;
+      for (const problem of error.problems) io.stderr.write(`${formatProblem(problem)}\n`);
+      io.stderr.write(`mdm-discovery init: not written: the config would be invalid\n`);
+      return 1;
+    }
+    try {
+      // "wx": never overwrite an existing config.
+      await writeFile(output, text, { flag: 'wx' });
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      io.stderr.write(
+        `mdm-discovery init: ${output} ${code === 'EEXIST' ? 'exists; not overwritten (choose --output or remove it)' : `cannot be written (${code})`}\n`,
+      );
+      return 1;
+    }
+    io.stdout.write(
+      `wrote ${output}\nnext: mdm-discovery validate ${output}\n      MDM_DISCOVERY_CONFIG=${output} mdm-discovery serve\n`,
+    );
+    return 0;
+  },
+};

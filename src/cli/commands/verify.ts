@@ -1,0 +1,93 @@
+// `mdm-discovery verify`: what an Apple device would get from a live domain, and why it would fail.
+import { readFile } from 'node:fs/promises';
+import { z } from 'zod';
+import { parseResolve } from '../../verify/net.js';
+import { renderReport } from '../../verify/render.js';
+import { DEFAULT_FAMILIES, VerifyTargetError, verify } from '../../verify/verify.js';
+import { parse, UsageError } from '../args.js';
+import type { Command } from '../run.js';
+
+const USAGE = `Usage: mdm-discovery verify <domain | url> [options]
+
+Asks the way an Apple device asks and reports every check as pass, warn or fail, with a fix.
+
+Options:
+  --user ID                user-identifier to send (default: probe@<domain>)
+  --model-family FAMILY    repeatable (default: ${DEFAULT_FAMILIES.join(', ')})
+  --ca FILE                also trust this CA certificate (PEM), for private PKI
+  --resolve HOST:PORT:ADDR connect to ADDR for HOST:PORT, like curl (repeatable; HOST may be *)
+  --timeout SECONDS        per connection and request (default: 10)
+  --json                   print the report as JSON (shape in the README)
+  --no-probe-base-url      do not POST to the BaseURL (default: probe it)
+
+Exit codes: 0 nothing failed (warnings allowed), 1 a check failed, 2 usage error.
+`;
+
+const optionsSchema = z.object({
+  timeout: z.coerce
+    .number({ error: '--timeout must be a number of seconds' })
+    .positive({ error: '--timeout must be a number of seconds' })
+    .default(10),
+});
+
+export const verifyCommand: Command = {
+  summary: 'check a live domain the way an Apple device asks, and say what fails',
+  usage: USAGE,
+  async run(args, io) {
+    let options: Parameters<typeof verify>[1];
+    let target: string;
+    let json: boolean;
+    try {
+      const { values, positionals } = parse(args, {
+        user: { type: 'string' },
+        'model-family': { type: 'string', multiple: true },
+        ca: { type: 'string' },
+        resolve: { type: 'string', multiple: true },
+        timeout: { type: 'string' },
+        json: { type: 'boolean' },
+        'probe-base-url': { type: 'boolean' },
+        'no-probe-base-url': { type: 'boolean' },
+      });
+      if (positionals.length !== 1) throw new UsageError('give exactly one domain or URL');
+      target = positionals[0] as string;
+      const timeout = optionsSchema.safeParse({ timeout: values.timeout });
+      if (!timeout.success)
+        throw new UsageError(timeout.error.issues[0]?.message ?? 'bad --timeout');
+      const resolve = (values.resolve ?? []).map((text) => {
+        const parsed = parseResolve(text);
+        if (!parsed) throw new UsageError(`--resolve "${text}" is not HOST:PORT:ADDRESS`);
+        return parsed;
+      });
+      let ca: string | undefined;
+      if (values.ca !== undefined) {
+        ca = await readFile(values.ca, 'utf8').catch(() => {
+          throw new UsageError(`--ca ${values.ca}: cannot be read`);
+        });
+      }
+      json = values.json === true;
+      options = {
+        user: values.user,
+        families: values['model-family'] ?? [...DEFAULT_FAMILIES],
+        ca,
+        resolve,
+        timeoutMs: timeout.data.timeout * 1000,
+        probeBaseUrl: values['no-probe-base-url'] !== true,
+      };
+    } catch (error) {
+      if (!(error instanceof UsageError)) throw error;
+      io.stderr.write(`mdm-discovery verify: ${error.message}\n\n${USAGE}`);
+      return 2;
+    }
+    let report: Awaited<ReturnType<typeof verify>>;
+    try {
+      report = await verify(target, options);
+    } catch (error) {
+      if (!(error instanceof VerifyTargetError)) throw error;
+      io.stderr.write(`mdm-discovery verify: ${error.message}\n`);
+      return 2;
+    }
+    const color = (io.stdout as { isTTY?: boolean }).isTTY === true && !io.env?.NO_COLOR;
+    io.stdout.write(json ? `${JSON.stringify(report, null, 2)}\n` : renderReport(report, color));
+    return report.verdict === 'fail' ? 1 : 0;
+  },
+};

@@ -1,0 +1,33 @@
+// What verify reports: one verdict per check, each with what was seen and the fix.
+
+export type Verdict = 'pass' | 'warn' | 'fail' | 'info';
+
+export interface Check {
+  /** Stable identifier for monitoring, e.g. `http.content-type`. */
+  readonly id: string;
+  /** Where it belongs: `connection`, a model family such as `iPhone`, `requests`, `baseurl`. */
+  readonly section: string;
+  readonly verdict: Verdict;
+  /** Short name, e.g. `content-type`. */
+  readonly label: string;
+  /** What was seen. */
+  readonly detail: string;
+  /** One line: what to change. Present on warn and fail. */
+  readonly fix?: string;
+}
+
+export function check(
+  section: string,
+  id: string,
+  label: string,
+  verdict: Verdict,
+  detail: string,
+  fix?: string,
+): Check {
+  return fix === undefined
+    ? { id, section, verdict, label, detail }
+    : { id, section, verdict, label, detail, fix };
+}
+
+/** Apple's announced TLS requirements for device management (PROTOCOL.md section 5, item 7). */
+export const APPLE_TLS_NOTE = 'https://support.apple.com/en-us/126655';

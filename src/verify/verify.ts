@@ -1,0 +1,496 @@
+// verify: ask a live domain the way an Apple device does, and say what would fail and why.
+import type { Agent } from 'undici';
+import { APPLE_TLS_NOTE, type Check, check } from './checks.js';
+import {
+  type Answer,
+  bodyChecks,
+  cacheCheck,
+  challengeCheck,
+  contentTypeCheck,
+  header,
+  type ServerEntry,
+  statusCheck,
+} from './evaluate.js';
+import { describeError, fetchAnswer } from './fetch.js';
+import { dispatcher, type NetOptions, probeTls, resolveHost } from './net.js';
+import { probeBaseUrl } from './probe.js';
+
+export const WELL_KNOWN = '/.well-known/com.apple.remotemanagement';
+export const DEFAULT_FAMILIES = ['iPhone', 'iPad', 'Mac'] as const;
+const MAX_REDIRECTS = 5;
+
+export interface VerifyOptions extends NetOptions {
+  /** user-identifier to send; `probe@<host>` when absent. */
+  readonly user?: string | undefined;
+  readonly families: readonly string[];
+  readonly probeBaseUrl: boolean;
+  /** For certificate expiry; now when absent. */
+  readonly now?: Date;
+}
+
+export interface Hop {
+  readonly status: number;
+  readonly url: string;
+  readonly location: string;
+}
+
+export interface FamilyAnswer {
+  readonly modelFamily: string;
+  /** Final status after redirects; null when no answer came. */
+  readonly status: number | null;
+  readonly hops: readonly Hop[];
+  readonly version?: string;
+  readonly baseUrl?: string;
+  /** The message of a 403 com.apple.well-known.failed. */
+  readonly message?: string;
+}
+
+export interface Report {
+  readonly target: string;
+  readonly host: string;
+  readonly user: string;
+  /** fail when any check failed, else warn when any warned, else pass. */
+  readonly verdict: 'pass' | 'warn' | 'fail';
+  readonly counts: { readonly pass: number; readonly warn: number; readonly fail: number };
+  readonly checks: readonly Check[];
+  readonly answers: readonly FamilyAnswer[];
+}
+
+export class VerifyTargetError extends Error {
+  readonly code = 'MDM_VERIFY_TARGET';
+}
+
+/** `contoso.com` or `https://contoso.com[:port][/path]` to the discovery URL (query dropped). */
+export function targetUrl(input: string): URL {
+  let url: URL;
+  try {
+    url = new URL(/^[a-z][a-z0-9+.-]*:\/\//i.test(input) ? input : `https://${input}`);
+  } catch {
+    throw new VerifyTargetError(`"${input}" is neither a domain nor a URL`);
+  }
+  if (url.protocol !== 'https:')
+    throw new VerifyTargetError(`"${input}": devices only ask over https`);
+  if (url.pathname === '/' || url.pathname === '') url.pathname = WELL_KNOWN;
+  url.search = '';
+  url.hash = '';
+  return url;
+}
+
+export async function verify(input: string, options: VerifyOptions): Promise<Report> {
+  const target = targetUrl(input);
+  const host = target.hostname;
+  const port = Number(target.port) || 443;
+  const user = options.user ?? `probe@${host}`;
+  const checks: Check[] = [];
+  const answers: FamilyAnswer[] = [];
+  const finish = (): Report => report(target.href, host, user, checks, answers);
+
+  const dns = await resolveHost(options, host, port);
+  const address = dns.addresses[0];
+  if (address === undefined) {
+    checks.push(
+      check(
+        'connection',
+        'dns',
+        'DNS',
+        'fail',
+        `${host} does not resolve (${dns.error})`,
+        `publish an A or AAAA record for ${host}`,
+      ),
+    );
+    return finish();
+  }
+  checks.push(
+    check(
+      'connection',
+      'dns',
+      'DNS',
+      'pass',
+      `${host} → ${dns.addresses.join(', ')}${dns.via === '--resolve' ? ' (--resolve)' : ''}`,
+    ),
+  );
+
+  const tls = await probeTls(options, host, port, address);
+  const tlsChecks = judgeTls(tls, host, options.now ?? new Date());
+  checks.push(...tlsChecks);
+  if (tls.error !== undefined) return finish();
+  // A certificate failure is reported above; the answers are still read, to report everything.
+  const insecure = tls.authorizationError !== undefined;
+  const agent = dispatcher(options, insecure);
+  try {
+    const families = options.families.length > 0 ? options.families : DEFAULT_FAMILIES;
+    const firstAnswers = new Map<string, Answer>();
+    for (const family of families) {
+      const url = new URL(target);
+      url.search = `user-identifier=${encodeURIComponent(user)}&model-family=${encodeURIComponent(family)}`;
+      const { answer, checks: familyChecks } = await askAsDevice(agent, url, family, firstAnswers);
+      checks.push(...familyChecks);
+      answers.push(answer);
+    }
+    checks.push(
+      ...(await otherRequests(agent, target, user, families[0] ?? 'iPhone', firstAnswers)),
+    );
+    checks.push(compareFamilies(answers));
+    if (options.probeBaseUrl) {
+      const baseUrls = [
+        ...new Set(answers.map((a) => a.baseUrl).filter((u): u is string => u !== undefined)),
+      ];
+      for (const baseUrl of baseUrls) checks.push(await probeBaseUrl(agent, baseUrl));
+    }
+  } finally {
+    await agent.close();
+  }
+  return finish();
+}
+
+function report(
+  target: string,
+  host: string,
+  user: string,
+  checks: Check[],
+  answers: FamilyAnswer[],
+): Report {
+  const counts = {
+    pass: checks.filter((c) => c.verdict === 'pass').length,
+    warn: checks.filter((c) => c.verdict === 'warn').length,
+    fail: checks.filter((c) => c.verdict === 'fail').length,
+  };
+  const verdict = counts.fail > 0 ? 'fail' : counts.warn > 0 ? 'warn' : 'pass';
+  return { target, host, user, verdict, counts, checks, answers };
+}
+
+export function judgeTls(
+  tls: Awaited<ReturnType<typeof probeTls>>,
+  host: string,
+  now: Date,
+): Check[] {
+  const s = 'connection';
+  if (tls.error !== undefined) {
+    if (tls.legacyProtocol !== undefined) {
+      return [
+        check(
+          s,
+          'tls.protocol',
+          'TLS version',
+          'fail',
+          `the server speaks only ${tls.legacyProtocol}; Apple devices need TLS 1.2 or newer`,
+          `enable TLS 1.2 and 1.3 (${APPLE_TLS_NOTE})`,
+        ),
+      ];
+    }
+    return [
+      check(
+        s,
+        'tls.handshake',
+        'TLS',
+        'fail',
+        `no TLS connection (${tls.error})`,
+        'serve HTTPS on port 443 for this host',
+      ),
+    ];
+  }
+  const out: Check[] = [];
+  const error = tls.authorizationError;
+  if (error === undefined) {
+    out.push(check(s, 'tls.certificate', 'certificate', 'pass', `trusted, valid for ${host}`));
+  } else if (error === 'CERT_HAS_EXPIRED') {
+    out.push(
+      check(
+        s,
+        'tls.certificate',
+        'certificate',
+        'fail',
+        `expired on ${tls.validTo?.toISOString().slice(0, 10)}`,
+        'renew the certificate',
+      ),
+    );
+  } else if (/altname|does not match|ERR_TLS_CERT_ALTNAME/i.test(error)) {
+    out.push(
+      check(
+        s,
+        'tls.certificate',
+        'certificate',
+        'fail',
+        `not valid for ${host} (it names ${tls.names ?? 'no DNS name'})`,
+        `use a certificate whose names include ${host}`,
+      ),
+    );
+  } else {
+    out.push(
+      check(
+        s,
+        'tls.certificate',
+        'certificate',
+        'fail',
+        `not trusted (${error})`,
+        'use a certificate from a public CA, with its full chain (or trust your CA on the devices)',
+      ),
+    );
+  }
+  const protocol = tls.protocol ?? 'unknown';
+  out.push(
+    protocol === 'TLSv1.3' || protocol === 'TLSv1.2'
+      ? check(s, 'tls.protocol', 'TLS version', 'pass', protocol)
+      : check(
+          s,
+          'tls.protocol',
+          'TLS version',
+          'fail',
+          `${protocol}; Apple devices need TLS 1.2 or newer`,
+          `enable TLS 1.2 and 1.3 (${APPLE_TLS_NOTE})`,
+        ),
+  );
+  const cipher = tls.cipher ?? 'unknown';
+  const strong =
+    protocol === 'TLSv1.3' || (/ECDHE|DHE/.test(cipher) && /GCM|CHACHA20|CCM/.test(cipher));
+  out.push(
+    strong
+      ? check(s, 'tls.cipher', 'cipher', 'pass', cipher)
+      : check(
+          s,
+          'tls.cipher',
+          'cipher',
+          'warn',
+          `${cipher} is not a forward-secret AEAD suite`,
+          `prefer ECDHE with AES-GCM or ChaCha20-Poly1305; Apple has announced it may require them (${APPLE_TLS_NOTE})`,
+        ),
+  );
+  if (tls.validTo !== undefined && error !== 'CERT_HAS_EXPIRED') {
+    const days = Math.floor((tls.validTo.getTime() - now.getTime()) / 86_400_000);
+    const date = tls.validTo.toISOString().slice(0, 10);
+    out.push(
+      days > 30
+        ? check(s, 'tls.expiry', 'expiry', 'pass', `${date} (${days} days)`)
+        : check(
+            s,
+            'tls.expiry',
+            'expiry',
+            'warn',
+            `${date}: ${days} days left`,
+            'renew the certificate',
+          ),
+    );
+  }
+  return out;
+}
+
+/** One device request: follows redirects by hand, each hop checked, then the answer judged. */
+async function askAsDevice(
+  agent: Agent,
+  start: URL,
+  family: string,
+  firstAnswers: Map<string, Answer>,
+): Promise<{ answer: FamilyAnswer; checks: Check[] }> {
+  const checks: Check[] = [];
+  const hops: Hop[] = [];
+  let url = start;
+  let answer: Answer | undefined;
+  let broken = false;
+  for (let hop = 0; hop <= MAX_REDIRECTS; hop++) {
+    try {
+      answer = await fetchAnswer(agent, url, 'GET');
+    } catch (error) {
+      checks.push(
+        check(
+          family,
+          'http.request',
+          'request',
+          'fail',
+          `${url.href}: ${describeError(error)}`,
+          'make the host answer over HTTPS',
+        ),
+      );
+      return { answer: { modelFamily: family, status: null, hops }, checks };
+    }
+    if (hop === 0) firstAnswers.set(family, answer);
+    const location = header(answer, 'location');
+    if (answer.status < 300 || answer.status >= 400 || location === undefined) break;
+    const next = new URL(location, url);
+    hops.push({ status: answer.status, url: url.href, location: next.href });
+    checks.push(
+      check(
+        family,
+        'redirect.hop',
+        `redirect ${hops.length}`,
+        'info',
+        `${answer.status} → ${next.href}`,
+      ),
+    );
+    if (next.protocol !== 'https:') {
+      checks.push(
+        check(
+          family,
+          'redirect.https',
+          'redirect',
+          'fail',
+          `hop ${hops.length} goes from https to ${next.protocol.slice(0, -1)}`,
+          'redirect only to https URLs',
+        ),
+      );
+      broken = true;
+    }
+    const lost = ['user-identifier', 'model-family'].filter(
+      (p) => start.searchParams.has(p) && !next.searchParams.has(p),
+    );
+    if (lost.length > 0) {
+      checks.push(
+        check(
+          family,
+          'redirect.query',
+          'redirect',
+          'fail',
+          `hop ${hops.length} drops ${lost.join(' and ')}; the device does not re-add them`,
+          'make the redirect keep the query string (user-identifier and model-family)',
+        ),
+      );
+      broken = true;
+    }
+    if (hop === MAX_REDIRECTS) {
+      checks.push(
+        check(
+          family,
+          'redirect.count',
+          'redirect',
+          'fail',
+          `more than ${MAX_REDIRECTS} redirects`,
+          'redirect once, to the final discovery URL',
+        ),
+      );
+      return { answer: { modelFamily: family, status: null, hops }, checks };
+    }
+    if (broken) break;
+    url = next;
+  }
+  if (hops.length > 0 && !broken) {
+    checks.push(
+      check(
+        family,
+        'redirect.query',
+        'redirect',
+        'pass',
+        `${hops.length} hop${hops.length > 1 ? 's' : ''}, query kept`,
+      ),
+    );
+  }
+  const final = answer as Answer;
+  checks.push(statusCheck(family, final));
+  const challenge = challengeCheck(family, final);
+  if (challenge) checks.push(challenge);
+  let server: ServerEntry | undefined;
+  if (final.status === 200 || final.status === 403) checks.push(contentTypeCheck(family, final));
+  if (final.status === 200 && !challenge) {
+    const body = bodyChecks(family, final);
+    checks.push(...body.checks);
+    server = body.server;
+    checks.push(cacheCheck(family, final));
+  }
+  const message = final.status === 403 ? rejectionMessage(final.body) : undefined;
+  return {
+    answer: {
+      modelFamily: family,
+      status: final.status,
+      hops,
+      ...(server ? { version: server.version, baseUrl: server.baseUrl } : {}),
+      ...(message !== undefined ? { message } : {}),
+    },
+    checks,
+  };
+}
+
+function rejectionMessage(body: Buffer): string | undefined {
+  try {
+    const json = JSON.parse(body.toString('utf8')) as { code?: string; message?: string };
+    return json.code === 'com.apple.well-known.failed' ? json.message : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** HEAD (what `curl -I` sees) and a GET without a query (what Microsoft's check sends). */
+async function otherRequests(
+  agent: Agent,
+  target: URL,
+  user: string,
+  family: string,
+  firstAnswers: Map<string, Answer>,
+): Promise<Check[]> {
+  const s = 'requests';
+  const out: Check[] = [];
+  const withQuery = new URL(target);
+  withQuery.search = `user-identifier=${encodeURIComponent(user)}&model-family=${encodeURIComponent(family)}`;
+  const get = firstAnswers.get(family);
+  try {
+    const head = await fetchAnswer(agent, withQuery, 'HEAD');
+    const same =
+      get !== undefined &&
+      head.status === get.status &&
+      header(head, 'content-type') === header(get, 'content-type');
+    out.push(
+      same
+        ? check(
+            s,
+            'http.head',
+            'HEAD',
+            'pass',
+            `${head.status}, same status and Content-Type as GET`,
+          )
+        : check(
+            s,
+            'http.head',
+            'HEAD',
+            'warn',
+            `HEAD answers ${head.status} ${header(head, 'content-type') ?? ''} but GET ${get?.status ?? '(none)'} ${get ? (header(get, 'content-type') ?? '') : ''}`.trim(),
+            'answer HEAD like GET, so that curl -I checks tell the truth',
+          ),
+    );
+  } catch (error) {
+    out.push(check(s, 'http.head', 'HEAD', 'warn', describeError(error), 'answer HEAD like GET'));
+  }
+  try {
+    const bare = await fetchAnswer(agent, target, 'GET');
+    const type = header(bare, 'content-type') ?? '(none)';
+    out.push(
+      bare.status === 200 && type.split(';')[0]?.trim() === 'application/json'
+        ? check(s, 'http.bare', 'without query', 'pass', `200 ${type}`)
+        : check(
+            s,
+            'http.bare',
+            'without query',
+            'warn',
+            `${bare.status} ${type}: Microsoft's check asks without a query and expects 200 application/json`,
+            'answer the bare path too (older devices send no model-family)',
+          ),
+    );
+  } catch (error) {
+    out.push(
+      check(
+        s,
+        'http.bare',
+        'without query',
+        'warn',
+        describeError(error),
+        'answer the bare path too',
+      ),
+    );
+  }
+  return out;
+}
+
+function compareFamilies(answers: readonly FamilyAnswer[]): Check {
+  const describe = (a: FamilyAnswer) =>
+    a.status === null
+      ? 'no answer'
+      : a.baseUrl
+        ? `${a.status} ${a.version} ${a.baseUrl}`
+        : `${a.status}${a.message ? ` "${a.message}"` : ''}`;
+  const distinct = new Set(answers.map(describe));
+  return check(
+    'answers',
+    'families.compare',
+    'by model family',
+    'info',
+    distinct.size <= 1
+      ? `the same answer for ${answers.map((a) => a.modelFamily).join(', ')}`
+      : `answers differ: ${answers.map((a) => `${a.modelFamily}: ${describe(a)}`).join('; ')}`,
+  );
+}
