@@ -14,6 +14,8 @@ export interface AppOptions {
   readonly logger?: FastifyBaseLogger;
   /** Key for the hash that stands in for user-identifier in logs. */
   readonly logHashKey?: string;
+  /** Serve HTTPS directly (PEM key and certificate chain); plain HTTP behind a proxy when absent. */
+  readonly https?: { readonly key: string; readonly cert: string };
 }
 
 const NO_QUERY = Object.freeze({});
@@ -25,6 +27,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
 
   const app = Fastify({
     ...(options.logger ? { loggerInstance: options.logger } : { logger: false }),
+    // Apple devices need TLS 1.2 or newer (https://support.apple.com/en-us/126655).
+    ...(options.https ? { https: { ...options.https, minVersion: 'TLSv1.2' as const } } : {}),
     // One line per discovery request, written by the route; Fastify's two lines would log URLs.
     logController: new LogController({ disableRequestLogging: true }),
     // A client's X-Request-Id is not trusted into logs.

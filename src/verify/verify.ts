@@ -274,7 +274,39 @@ export function judgeTls(
   return out;
 }
 
-/** One device request: follows redirects by hand, each hop checked, then the answer judged. */
+interface Followed {
+  readonly hops: Hop[];
+  /** The first answer (before any redirect), what HEAD is compared with. */
+  readonly first?: Answer;
+  /** The final answer; undefined when the request failed or redirected too often. */
+  readonly answer?: Answer;
+  readonly error?: string;
+}
+
+/** Follows redirects by hand, as a device does, up to MAX_REDIRECTS; stops at an http hop. */
+async function follow(agent: Agent, start: URL): Promise<Followed> {
+  const hops: Hop[] = [];
+  let url = start;
+  let first: Answer | undefined;
+  for (;;) {
+    let answer: Answer;
+    try {
+      answer = await fetchAnswer(agent, url, 'GET');
+    } catch (error) {
+      return { hops, ...(first ? { first } : {}), error: `${url.href}: ${describeError(error)}` };
+    }
+    first ??= answer;
+    const location = header(answer, 'location');
+    if (answer.status < 300 || answer.status >= 400 || location === undefined)
+      return { hops, first, answer };
+    const next = new URL(location, url);
+    hops.push({ status: answer.status, url: url.href, location: next.href });
+    if (next.protocol !== 'https:' || hops.length > MAX_REDIRECTS) return { hops, first };
+    url = next;
+  }
+}
+
+/** One device request: each redirect hop checked, then the answer judged. */
 async function askAsDevice(
   agent: Agent,
   start: URL,
@@ -282,39 +314,13 @@ async function askAsDevice(
   firstAnswers: Map<string, Answer>,
 ): Promise<{ answer: FamilyAnswer; checks: Check[] }> {
   const checks: Check[] = [];
-  const hops: Hop[] = [];
-  let url = start;
-  let answer: Answer | undefined;
+  const { hops, first, answer: final, error } = await follow(agent, start);
+  if (first) firstAnswers.set(family, first);
   let broken = false;
-  for (let hop = 0; hop <= MAX_REDIRECTS; hop++) {
-    try {
-      answer = await fetchAnswer(agent, url, 'GET');
-    } catch (error) {
-      checks.push(
-        check(
-          family,
-          'http.request',
-          'request',
-          'fail',
-          `${url.href}: ${describeError(error)}`,
-          'make the host answer over HTTPS',
-        ),
-      );
-      return { answer: { modelFamily: family, status: null, hops }, checks };
-    }
-    if (hop === 0) firstAnswers.set(family, answer);
-    const location = header(answer, 'location');
-    if (answer.status < 300 || answer.status >= 400 || location === undefined) break;
-    const next = new URL(location, url);
-    hops.push({ status: answer.status, url: url.href, location: next.href });
+  hops.forEach((hop, i) => {
+    const next = new URL(hop.location);
     checks.push(
-      check(
-        family,
-        'redirect.hop',
-        `redirect ${hops.length}`,
-        'info',
-        `${answer.status} → ${next.href}`,
-      ),
+      check(family, 'redirect.hop', `redirect ${i + 1}`, 'info', `${hop.status} → ${hop.location}`),
     );
     if (next.protocol !== 'https:') {
       checks.push(
@@ -323,7 +329,7 @@ async function askAsDevice(
           'redirect.https',
           'redirect',
           'fail',
-          `hop ${hops.length} goes from https to ${next.protocol.slice(0, -1)}`,
+          `hop ${i + 1} goes from https to ${next.protocol.slice(0, -1)}`,
           'redirect only to https URLs',
         ),
       );
@@ -332,35 +338,38 @@ async function askAsDevice(
     const lost = ['user-identifier', 'model-family'].filter(
       (p) => start.searchParams.has(p) && !next.searchParams.has(p),
     );
-    if (lost.length > 0) {
+    if (lost.length > 0 && !broken) {
       checks.push(
         check(
           family,
           'redirect.query',
           'redirect',
           'fail',
-          `hop ${hops.length} drops ${lost.join(' and ')}; the device does not re-add them`,
+          `hop ${i + 1} drops ${lost.join(' and ')}; the device does not re-add them`,
           'make the redirect keep the query string (user-identifier and model-family)',
         ),
       );
       broken = true;
     }
-    if (hop === MAX_REDIRECTS) {
-      checks.push(
-        check(
-          family,
-          'redirect.count',
-          'redirect',
-          'fail',
-          `more than ${MAX_REDIRECTS} redirects`,
-          'redirect once, to the final discovery URL',
-        ),
-      );
-      return { answer: { modelFamily: family, status: null, hops }, checks };
-    }
-    if (broken) break;
-    url = next;
+  });
+  if (hops.length > MAX_REDIRECTS) {
+    checks.push(
+      check(
+        family,
+        'redirect.count',
+        'redirect',
+        'fail',
+        `more than ${MAX_REDIRECTS} redirects`,
+        'redirect once, to the final discovery URL',
+      ),
+    );
   }
+  if (error !== undefined) {
+    checks.push(
+      check(family, 'http.request', 'request', 'fail', error, 'make the host answer over HTTPS'),
+    );
+  }
+  if (final === undefined) return { answer: { modelFamily: family, status: null, hops }, checks };
   if (hops.length > 0 && !broken) {
     checks.push(
       check(
@@ -372,7 +381,6 @@ async function askAsDevice(
       ),
     );
   }
-  const final = answer as Answer;
   checks.push(statusCheck(family, final));
   const challenge = challengeCheck(family, final);
   if (challenge) checks.push(challenge);
@@ -446,31 +454,35 @@ async function otherRequests(
   } catch (error) {
     out.push(check(s, 'http.head', 'HEAD', 'warn', describeError(error), 'answer HEAD like GET'));
   }
-  try {
-    const bare = await fetchAnswer(agent, target, 'GET');
-    const type = header(bare, 'content-type') ?? '(none)';
-    out.push(
-      bare.status === 200 && type.split(';')[0]?.trim() === 'application/json'
-        ? check(s, 'http.bare', 'without query', 'pass', `200 ${type}`)
-        : check(
-            s,
-            'http.bare',
-            'without query',
-            'warn',
-            `${bare.status} ${type}: Microsoft's check asks without a query and expects 200 application/json`,
-            'answer the bare path too (older devices send no model-family)',
-          ),
-    );
-  } catch (error) {
+  const bare = await follow(agent, target);
+  if (bare.answer === undefined) {
     out.push(
       check(
         s,
         'http.bare',
         'without query',
         'warn',
-        describeError(error),
+        bare.error ?? 'no answer after redirects',
         'answer the bare path too',
       ),
+    );
+  } else {
+    const type = header(bare.answer, 'content-type') ?? '(none)';
+    const via =
+      bare.hops.length > 0
+        ? ` after ${bare.hops.length} redirect${bare.hops.length > 1 ? 's' : ''}`
+        : '';
+    out.push(
+      bare.answer.status === 200 && type.split(';')[0]?.trim() === 'application/json'
+        ? check(s, 'http.bare', 'without query', 'pass', `200 ${type}${via}`)
+        : check(
+            s,
+            'http.bare',
+            'without query',
+            'warn',
+            `${bare.answer.status} ${type}${via}: Microsoft's check asks without a query and expects 200 application/json`,
+            'answer the bare path too (older devices send no model-family)',
+          ),
     );
   }
   return out;

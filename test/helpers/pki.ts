@@ -1,0 +1,131 @@
+// A throwaway PKI for verify's fixtures, made with the openssl command: a CA and leaf certificates.
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+export interface KeyPair {
+  readonly key: string;
+  readonly cert: string;
+}
+
+export interface Pki {
+  readonly caPem: string;
+  /** A leaf for these DNS names, signed by the CA; dates as openssl's YYYYMMDDHHMMSSZ. */
+  leaf(
+    names: readonly string[],
+    dates?: { start: string; end: string } | { days: number },
+  ): KeyPair;
+  /** A self-signed certificate that no CA vouches for. */
+  selfSigned(names: readonly string[]): KeyPair;
+  dispose(): void;
+}
+
+const CA_CONFIG = `[ca]
+default_ca = test
+[test]
+dir = .
+database = index.txt
+serial = serial
+new_certs_dir = .
+certificate = ca.crt
+private_key = ca.key
+default_md = sha256
+policy = any
+copy_extensions = none
+unique_subject = no
+[any]
+commonName = supplied
+[leaf]
+subjectAltName = $ENV::SAN
+basicConstraints = CA:false
+keyUsage = digitalSignature
+extendedKeyUsage = serverAuth
+`;
+
+export function makePki(): Pki {
+  const dir = mkdtempSync(join(tmpdir(), 'mdm-pki-'));
+  const openssl = (args: string[], env: Record<string, string> = {}) =>
+    execFileSync('openssl', args, { cwd: dir, env: { ...process.env, ...env }, stdio: 'pipe' });
+  const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes'];
+  writeFileSync(join(dir, 'ca.cnf'), CA_CONFIG);
+  writeFileSync(join(dir, 'index.txt'), '');
+  writeFileSync(join(dir, 'serial'), '1000\n');
+  openssl([
+    'req',
+    '-x509',
+    ...ec,
+    '-keyout',
+    'ca.key',
+    '-out',
+    'ca.crt',
+    '-days',
+    '30',
+    '-subj',
+    '/CN=mdm-discovery test CA',
+  ]);
+  let n = 0;
+  const read = (name: string) => readFileSync(join(dir, name), 'utf8');
+  return {
+    caPem: read('ca.crt'),
+    leaf(names, dates = { days: 365 }) {
+      const id = `leaf${n++}`;
+      openssl([
+        'req',
+        ...ec,
+        '-keyout',
+        `${id}.key`,
+        '-out',
+        `${id}.csr`,
+        '-subj',
+        `/CN=${names[0]}`,
+      ]);
+      const validity =
+        'days' in dates
+          ? ['-days', String(dates.days)]
+          : ['-startdate', dates.start, '-enddate', dates.end];
+      openssl(
+        [
+          'ca',
+          '-batch',
+          '-config',
+          'ca.cnf',
+          '-extensions',
+          'leaf',
+          '-notext',
+          ...validity,
+          '-in',
+          `${id}.csr`,
+          '-out',
+          `${id}.crt`,
+        ],
+        {
+          SAN: names.map((name) => `DNS:${name}`).join(','),
+        },
+      );
+      return { key: read(`${id}.key`), cert: read(`${id}.crt`) };
+    },
+    selfSigned(names) {
+      const id = `self${n++}`;
+      openssl([
+        'req',
+        '-x509',
+        ...ec,
+        '-keyout',
+        `${id}.key`,
+        '-out',
+        `${id}.crt`,
+        '-days',
+        '30',
+        '-subj',
+        `/CN=${names[0]}`,
+        '-addext',
+        `subjectAltName=${names.map((x) => `DNS:${x}`).join(',')}`,
+      ]);
+      return { key: read(`${id}.key`), cert: read(`${id}.crt`) };
+    },
+    dispose() {
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}

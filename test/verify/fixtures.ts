@@ -1,0 +1,150 @@
+// HTTPS fixture servers on loopback, one behaviour per host name, for verify's tests.
+import { createServer, type Server } from 'node:https';
+import type { AddressInfo } from 'node:net';
+import type { KeyPair } from '../helpers/pki.js';
+
+const WELL_KNOWN = '/.well-known/com.apple.remotemanagement';
+export const GUID = '6f0c8a5e-6f2b-4c61-9a0e-2b1f5c3d4e7a';
+
+type Reply = { status: number; headers?: Record<string, string>; body?: string | Buffer };
+
+/** What each *.fixture.test host answers at the well-known path; `port` is the fixture's own. */
+const BEHAVIOURS: Record<string, (port: number, query: string) => Reply> = {
+  good: (port) =>
+    json(
+      `{"Servers":[{"Version":"mdm-byod","BaseURL":"https://enroll.fixture.test:${port}/enroll"}]}`,
+    ),
+  'wrong-type': (port) => ({
+    ...json(servers(port)),
+    headers: { 'content-type': 'application/octet-stream' },
+  }),
+  charset: (port) => ({
+    ...json(servers(port)),
+    headers: { 'content-type': 'application/json; charset=utf-8' },
+  }),
+  bom: (port) => json(Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(servers(port))])),
+  'two-servers': (port) =>
+    json(
+      `{"Servers":[{"Version":"mdm-byod","BaseURL":"https://enroll.fixture.test:${port}/enroll"},{"Version":"mdm-adde","BaseURL":"https://enroll.fixture.test:${port}/enroll"}]}`,
+    ),
+  placeholder: () =>
+    json(
+      '{"Servers":[{"Version":"mdm-byod","BaseURL":"https://manage.microsoft.com/EnrollmentServer/PostReportDeviceInfoForUEV2?aadTenantId=YourAADTenantID"}]}',
+    ),
+  'http-base-url': () =>
+    json('{"Servers":[{"Version":"mdm-byod","BaseURL":"http://mdm.fixture.test/enroll"}]}'),
+  'intune-bad': () =>
+    json(
+      '{"Servers":[{"Version":"mdm-byod","BaseURL":"https://manage.microsoft.com/EnrollmentServer/PostReportDeviceInfoForUEV2?aadTenantId=contoso"}]}',
+    ),
+  'redirect-drop': (port) => ({
+    status: 302,
+    headers: { location: `https://good.fixture.test:${port}${WELL_KNOWN}` },
+  }),
+  'redirect-keep': (port, query) => ({
+    status: 302,
+    headers: { location: `https://good.fixture.test:${port}${WELL_KNOWN}?${query}` },
+  }),
+  'redirect-http': (port, query) => ({
+    status: 302,
+    headers: { location: `http://good.fixture.test:${port}${WELL_KNOWN}?${query}` },
+  }),
+  'not-found': () => ({
+    status: 404,
+    headers: { 'content-type': 'text/plain' },
+    body: 'Not Found',
+  }),
+  rejected: () => ({
+    status: 403,
+    headers: { 'content-type': 'application/json' },
+    body: '{"code":"com.apple.well-known.failed","message":"Personal Macs cannot enroll here. Ask IT.","description":"rule deny-mac"}',
+  }),
+  challenge: () => ({
+    status: 403,
+    headers: { 'content-type': 'text/html; charset=UTF-8', 'cf-mitigated': 'challenge' },
+    body: '<!DOCTYPE html><html><head><title>Just a moment...</title></head><body></body></html>',
+  }),
+  cached: (port) => ({
+    ...json(servers(port)),
+    headers: { 'content-type': 'application/json', 'cache-control': 'public, max-age=3600' },
+  }),
+  'base-url-404': (port) =>
+    json(
+      `{"Servers":[{"Version":"mdm-byod","BaseURL":"https://enroll.fixture.test:${port}/nothing"}]}`,
+    ),
+};
+
+function servers(port: number): string {
+  return `{"Servers":[{"Version":"mdm-byod","BaseURL":"https://enroll.fixture.test:${port}/enroll"}]}`;
+}
+
+function json(body: string | Buffer): Reply {
+  return {
+    status: 200,
+    headers: { 'content-type': 'application/json', 'cache-control': 'no-store' },
+    body,
+  };
+}
+
+export interface Fixture {
+  readonly port: number;
+  close(): Promise<void>;
+}
+
+/** The *.fixture.test server: every behaviour above, and an enrollment endpoint at enroll.fixture.test. */
+export function startFixtures(pair: KeyPair): Promise<Fixture> {
+  return listen(
+    createServer(pair, (req, res) => {
+      const host = (req.headers.host ?? '').split(':')[0] ?? '';
+      const port = (req.socket.address() as AddressInfo).port;
+      const [path, query = ''] = (req.url ?? '').split('?');
+      let reply: Reply;
+      if (host === 'enroll.fixture.test') {
+        reply =
+          path === '/enroll' && req.method === 'POST'
+            ? {
+                status: 401,
+                headers: {
+                  'www-authenticate': `Bearer method="apple-as-web", url="https://enroll.fixture.test:${port}/login"`,
+                },
+              }
+            : { status: 404, headers: { 'content-type': 'text/plain' }, body: 'no' };
+      } else {
+        const behaviour = BEHAVIOURS[host.replace(/\.fixture\.test$/, '')];
+        reply =
+          behaviour && path === WELL_KNOWN ? behaviour(port, query) : { status: 404, body: '' };
+      }
+      res.writeHead(reply.status, reply.headers);
+      res.end(req.method === 'HEAD' ? undefined : reply.body);
+    }),
+  );
+}
+
+/** A server that always answers the good discovery body, with whatever TLS it is given. */
+export function startTlsFixture(
+  options: KeyPair & { minVersion?: 'TLSv1.1'; maxVersion?: 'TLSv1.1'; ciphers?: string },
+): Promise<Fixture> {
+  return listen(
+    createServer(options, (_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(
+        '{"Servers":[{"Version":"mdm-byod","BaseURL":"https://enroll.fixture.test/enroll"}]}',
+      );
+    }),
+  );
+}
+
+function listen(server: Server): Promise<Fixture> {
+  return new Promise((resolve) => {
+    server.listen(0, '127.0.0.1', () => {
+      resolve({
+        port: (server.address() as AddressInfo).port,
+        close: () =>
+          new Promise<void>((done) => {
+            server.closeAllConnections();
+            server.close(() => done());
+          }),
+      });
+    });
+  });
+}

@@ -1,0 +1,195 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type Report, type VerifyOptions, verify } from '../../src/verify/verify.js';
+import { makePki, type Pki } from '../helpers/pki.js';
+import { type Fixture, startFixtures, startTlsFixture } from './fixtures.js';
+
+let pki: Pki;
+let fixtures: Fixture;
+const tls: Record<string, Fixture> = {};
+
+beforeAll(async () => {
+  pki = makePki();
+  fixtures = await startFixtures(pki.leaf(['*.fixture.test']));
+  tls.wrongHost = await startTlsFixture(pki.leaf(['other.example']));
+  tls.expired = await startTlsFixture(
+    pki.leaf(['expired.fixture.test'], { start: '20200101000000Z', end: '20200201000000Z' }),
+  );
+  tls.soon = await startTlsFixture(pki.leaf(['soon.fixture.test'], { days: 10 }));
+  tls.untrusted = await startTlsFixture(pki.selfSigned(['untrusted.fixture.test']));
+  tls.old = await startTlsFixture({
+    ...pki.leaf(['old.fixture.test']),
+    minVersion: 'TLSv1.1',
+    maxVersion: 'TLSv1.1',
+    ciphers: 'DEFAULT@SECLEVEL=0',
+  });
+}, 30_000);
+
+afterAll(async () => {
+  await Promise.all([fixtures, ...Object.values(tls)].map((f) => f.close()));
+  pki.dispose();
+});
+
+function options(port: number, extra: Partial<VerifyOptions> = {}): VerifyOptions {
+  return {
+    families: ['iPhone'],
+    ca: pki.caPem,
+    // Everything goes to loopback: the fixture's port for any host name.
+    resolve: [
+      { host: '*', port, address: '127.0.0.1' },
+      { host: '*', port: fixtures.port, address: '127.0.0.1' },
+    ],
+    timeoutMs: 5000,
+    probeBaseUrl: true,
+    ...extra,
+  };
+}
+
+const run = (host: string, port = fixtures.port, extra: Partial<VerifyOptions> = {}) =>
+  verify(`https://${host}:${port}`, options(port, extra));
+
+/** Verdict and detail of the first check with this id. */
+function find(report: Report, id: string) {
+  const found = report.checks.find((c) => c.id === id);
+  if (!found) throw new Error(`no check ${id} in ${report.checks.map((c) => c.id).join(', ')}`);
+  return found;
+}
+
+describe('verify against fixture servers', () => {
+  it('passes a healthy discovery answer, with the BaseURL probe', async () => {
+    const report = await run('good.fixture.test');
+    expect(report.counts.fail).toBe(0);
+    expect(report.counts.warn).toBe(0);
+    expect(report.verdict).toBe('pass');
+    expect(find(report, 'tls.certificate')).toMatchObject({
+      verdict: 'pass',
+      detail: 'trusted, valid for good.fixture.test',
+    });
+    expect(find(report, 'tls.protocol')).toMatchObject({ verdict: 'pass', detail: 'TLSv1.3' });
+    expect(find(report, 'baseurl.probe')).toMatchObject({ verdict: 'pass' });
+    expect(report.answers).toEqual([
+      {
+        modelFamily: 'iPhone',
+        status: 200,
+        hops: [],
+        version: 'mdm-byod',
+        baseUrl: `https://enroll.fixture.test:${fixtures.port}/enroll`,
+      },
+    ]);
+  });
+
+  it.each([
+    [
+      'wrong-type',
+      'http.content-type',
+      'fail',
+      /^application\/octet-stream: the device wants application\/json$/,
+    ],
+    ['charset', 'http.content-type', 'warn', /charset=utf-8: has a parameter/],
+    ['bom', 'body.bom', 'fail', /byte order mark/],
+    ['two-servers', 'body.servers', 'warn', /^2 entries: the device reads only the first$/],
+    ['placeholder', 'body.base-url', 'fail', /still holds the placeholder "YourAADTenantID"/],
+    ['http-base-url', 'body.base-url', 'fail', /must use https/],
+    ['intune-bad', 'body.intune', 'fail', /^aadTenantId=contoso is not a GUID$/],
+    [
+      'redirect-drop',
+      'redirect.query',
+      'fail',
+      /^hop 1 drops user-identifier and model-family; the device does not re-add them$/,
+    ],
+    ['redirect-keep', 'redirect.query', 'pass', /^1 hop, query kept$/],
+    ['redirect-http', 'redirect.https', 'fail', /^hop 1 goes from https to http$/],
+    [
+      'not-found',
+      'http.status',
+      'fail',
+      /^404 Not Found: only iOS 18\.2, macOS 15\.2, visionOS 2\.2 and later fall back/,
+    ],
+    [
+      'rejected',
+      'http.status',
+      'warn',
+      /^403 com\.apple\.well-known\.failed: the device shows "Personal Macs cannot enroll here\. Ask IT\."$/,
+    ],
+    ['challenge', 'http.challenge', 'fail', /Cloudflare bot challenge/],
+    ['cached', 'http.cache', 'warn', /public, max-age=3600: a shared cache may keep this answer/],
+    ['base-url-404', 'baseurl.probe', 'fail', /: 404: most likely not the enrollment endpoint$/],
+  ] as const)('%s: %s is %s', async (host, id, verdict, detail) => {
+    const report = await run(`${host}.fixture.test`);
+    const found = find(report, id);
+    expect(found.verdict).toBe(verdict);
+    expect(found.detail).toMatch(detail);
+    if (verdict !== 'pass') expect(found.fix).toBeTruthy();
+    expect(report.verdict).toBe(verdict === 'pass' ? 'pass' : verdict);
+  });
+
+  it('shows each redirect hop', async () => {
+    const report = await run('redirect-keep.fixture.test');
+    expect(report.answers[0]?.hops).toEqual([
+      {
+        status: 302,
+        url: `https://redirect-keep.fixture.test:${fixtures.port}/.well-known/com.apple.remotemanagement?user-identifier=probe%40redirect-keep.fixture.test&model-family=iPhone`,
+        location: `https://good.fixture.test:${fixtures.port}/.well-known/com.apple.remotemanagement?user-identifier=probe%40redirect-keep.fixture.test&model-family=iPhone`,
+      },
+    ]);
+  });
+
+  it('fails a certificate for another host, naming what it is for', async () => {
+    const report = await run('wronghost.fixture.test', tls.wrongHost?.port);
+    expect(find(report, 'tls.certificate')).toMatchObject({
+      verdict: 'fail',
+      detail: 'not valid for wronghost.fixture.test (it names DNS:other.example)',
+    });
+  });
+
+  it('fails an expired certificate', async () => {
+    const report = await run('expired.fixture.test', tls.expired?.port);
+    expect(find(report, 'tls.certificate')).toMatchObject({
+      verdict: 'fail',
+      detail: 'expired on 2020-02-01',
+    });
+  });
+
+  it('warns about a certificate that expires within 30 days', async () => {
+    const report = await run('soon.fixture.test', tls.soon?.port, { probeBaseUrl: false });
+    expect(find(report, 'tls.expiry').verdict).toBe('warn');
+    expect(find(report, 'tls.expiry').detail).toMatch(/: (9|10) days left$/);
+  });
+
+  it('fails a certificate no trusted CA vouches for', async () => {
+    const report = await run('untrusted.fixture.test', tls.untrusted?.port, {
+      probeBaseUrl: false,
+    });
+    expect(find(report, 'tls.certificate')).toMatchObject({
+      verdict: 'fail',
+      detail: 'not trusted (DEPTH_ZERO_SELF_SIGNED_CERT)',
+    });
+  });
+
+  it('fails a server that speaks only TLS 1.1, and says so', async () => {
+    const report = await run('old.fixture.test', tls.old?.port);
+    expect(find(report, 'tls.protocol')).toMatchObject({
+      verdict: 'fail',
+      detail: 'the server speaks only TLSv1.1; Apple devices need TLS 1.2 or newer',
+    });
+  });
+
+  it('fails a host where nothing listens', async () => {
+    const report = await verify('https://nothing.fixture.test:9', options(9));
+    expect(find(report, 'tls.handshake')).toMatchObject({
+      verdict: 'fail',
+      detail: 'no TLS connection (ECONNREFUSED)',
+    });
+  });
+
+  it('compares answers by model family side by side', async () => {
+    const report = await run('good.fixture.test', fixtures.port, {
+      families: ['iPhone', 'iPad', 'Mac'],
+      probeBaseUrl: false,
+    });
+    expect(report.answers.map((a) => a.modelFamily)).toEqual(['iPhone', 'iPad', 'Mac']);
+    expect(find(report, 'families.compare')).toMatchObject({
+      verdict: 'info',
+      detail: 'the same answer for iPhone, iPad, Mac',
+    });
+  });
+});
