@@ -13,6 +13,11 @@ export interface Answer {
 export interface ServerEntry {
   readonly version: string;
   readonly baseUrl: string;
+  /**
+   * Whether the BaseURL passed its checks and may be probed. One with a placeholder, plain http or
+   * a wrong Intune URL is never contacted: it would only send a request somewhere unintended.
+   */
+  readonly probe: boolean;
 }
 
 export function header(answer: Answer, name: string): string | undefined {
@@ -255,7 +260,8 @@ export function bodyChecks(
     else add('body.base-url', 'BaseURL', 'pass', baseUrl);
     checks.push(...intuneChecks(section, new URL(baseUrl)));
   }
-  return { checks, server: typeof version === 'string' ? { version, baseUrl } : undefined };
+  const probe = !checks.some((c) => c.verdict === 'fail');
+  return { checks, server: typeof version === 'string' ? { version, baseUrl, probe } : undefined };
 }
 
 function intuneChecks(section: string, url: URL): Check[] {

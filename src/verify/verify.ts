@@ -41,6 +41,8 @@ export interface FamilyAnswer {
   readonly hops: readonly Hop[];
   readonly version?: string;
   readonly baseUrl?: string;
+  /** Whether the BaseURL passed its checks, so that the probe may contact it. */
+  readonly probe?: boolean;
   /** The message of a 403 com.apple.well-known.failed. */
   readonly message?: string;
 }
@@ -133,7 +135,7 @@ export async function verify(input: string, options: VerifyOptions): Promise<Rep
     checks.push(compareFamilies(answers));
     if (options.probeBaseUrl) {
       const baseUrls = [
-        ...new Set(answers.map((a) => a.baseUrl).filter((u): u is string => u !== undefined)),
+        ...new Set(answers.filter((a) => a.probe === true).map((a) => a.baseUrl as string)),
       ];
       for (const baseUrl of baseUrls) checks.push(await probeBaseUrl(agent, baseUrl));
     }
@@ -398,7 +400,7 @@ async function askAsDevice(
       modelFamily: family,
       status: final.status,
       hops,
-      ...(server ? { version: server.version, baseUrl: server.baseUrl } : {}),
+      ...(server ? { version: server.version, baseUrl: server.baseUrl, probe: server.probe } : {}),
       ...(message !== undefined ? { message } : {}),
     },
     checks,

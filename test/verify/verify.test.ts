@@ -73,6 +73,7 @@ describe('verify against fixture servers', () => {
         hops: [],
         version: 'mdm-byod',
         baseUrl: `https://enroll.fixture.test:${fixtures.port}/enroll`,
+        probe: true,
       },
     ]);
   });
@@ -120,6 +121,14 @@ describe('verify against fixture servers', () => {
     expect(found.detail).toMatch(detail);
     if (verdict !== 'pass') expect(found.fix).toBeTruthy();
     expect(report.verdict).toBe(verdict === 'pass' ? 'pass' : verdict);
+  });
+
+  it('never probes a BaseURL that failed its checks (a placeholder, plain http, a wrong Intune URL)', async () => {
+    for (const host of ['placeholder', 'http-base-url', 'intune-bad']) {
+      const report = await run(`${host}.fixture.test`);
+      expect(report.answers[0]?.probe).toBe(false);
+      expect(report.checks.some((c) => c.id === 'baseurl.probe')).toBe(false);
+    }
   });
 
   it('shows each redirect hop', async () => {
