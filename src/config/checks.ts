@@ -1,5 +1,6 @@
 // Field checks shared by the config schema and the CLI: domains, https URLs, GUIDs.
 import { toAsciiDomain } from '../discovery/host.js';
+import { INTUNE_HOSTS, INTUNE_PATH } from './presets.js';
 
 export const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -99,4 +100,24 @@ export function repeatedSuffix(hostname: string): string | undefined {
     return labels.slice(0, -1).join('.');
   }
   return undefined;
+}
+
+export interface IntuneUrlFacts {
+  /** The path, when it is not Intune's enrollment path. */
+  readonly badPath?: string;
+  /** The aadTenantId value (null when missing), when it is not a GUID. */
+  readonly badTenantId?: string | null;
+}
+
+/**
+ * What is wrong with a BaseURL on an Intune host (nothing: `{}`), or undefined for a URL that is
+ * not on an Intune host. Used for hand-written config and for live answers alike.
+ */
+export function checkIntuneUrl(url: URL): IntuneUrlFacts | undefined {
+  if (!(Object.values(INTUNE_HOSTS) as string[]).includes(url.hostname)) return undefined;
+  const tenantId = url.searchParams.get('aadTenantId');
+  return {
+    ...(url.pathname === INTUNE_PATH ? {} : { badPath: url.pathname }),
+    ...(tenantId !== null && GUID.test(tenantId) ? {} : { badTenantId: tenantId }),
+  };
 }

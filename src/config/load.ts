@@ -4,7 +4,7 @@ import { readdir, readFile, stat } from 'node:fs/promises';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { z } from 'zod';
-import { GUID, repeatedSuffix } from './checks.js';
+import { checkIntuneUrl, repeatedSuffix } from './checks.js';
 import {
   formatPath,
   JsonSyntaxError,
@@ -13,7 +13,7 @@ import {
   type Position,
 } from './json-positions.js';
 import { findPlaceholder } from './placeholders.js';
-import { INTUNE_HOSTS, INTUNE_PATH } from './presets.js';
+import { INTUNE_PATH } from './presets.js';
 import { ConfigError, type ConfigProblem } from './problems.js';
 import { ruleWarnings } from './rule-checks.js';
 import { type Action, fileShapeSchema, type TenantConfig, tenantSchema } from './schema.js';
@@ -503,21 +503,21 @@ function intuneByHand(
   url: URL,
   at: { file: string; path: string },
 ): ConfigProblem[] {
-  if (!(Object.values(INTUNE_HOSTS) as string[]).includes(url.hostname)) return [];
+  const facts = checkIntuneUrl(url);
+  if (facts === undefined) return [];
   const found: ConfigProblem[] = [];
   const problem = (severity: 'error' | 'warning', message: string) =>
     found.push({ severity, ...at, message });
-  if (url.pathname !== INTUNE_PATH) {
+  if (facts.badPath !== undefined) {
     problem(
       'error',
-      `Intune's enrollment path is ${INTUNE_PATH}, not ${url.pathname}; or use the "intune" preset`,
+      `Intune's enrollment path is ${INTUNE_PATH}, not ${facts.badPath}; or use the "intune" preset`,
     );
   }
-  const tenantId = url.searchParams.get('aadTenantId');
-  if (tenantId === null || !GUID.test(tenantId)) {
+  if (facts.badTenantId !== undefined) {
     problem(
       'error',
-      `aadTenantId must be your Entra tenant ID (a GUID), not ${JSON.stringify(tenantId)}; or use the "intune" preset`,
+      `aadTenantId must be your Entra tenant ID (a GUID), not ${JSON.stringify(facts.badTenantId)}; or use the "intune" preset`,
     );
   }
   if (version !== 'mdm-byod') {

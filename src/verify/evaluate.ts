@@ -1,5 +1,5 @@
 // Pure judgements of one discovery answer: status, Content-Type, challenge pages, body, caching.
-import { checkHttpsUrl, GUID, repeatedSuffix } from '../config/checks.js';
+import { checkHttpsUrl, checkIntuneUrl, repeatedSuffix } from '../config/checks.js';
 import { findPlaceholder } from '../config/placeholders.js';
 import { INTUNE_HOSTS, INTUNE_PATH } from '../config/presets.js';
 import { type Check, check } from './checks.js';
@@ -265,14 +265,12 @@ export function bodyChecks(
 }
 
 function intuneChecks(section: string, url: URL): Check[] {
-  const known = (Object.values(INTUNE_HOSTS) as string[]).includes(url.hostname);
-  if (!known) {
+  const facts = checkIntuneUrl(url);
+  if (facts === undefined) {
     return /(^|\.)manage\.microsoft\./.test(url.hostname)
       ? [
-          check(
+          intune(
             section,
-            'body.intune',
-            'Intune',
             'fail',
             `${url.hostname} is not an Intune enrollment host`,
             `use ${Object.values(INTUNE_HOSTS).join(', ')} for commercial, US Government, 21Vianet`,
@@ -281,36 +279,27 @@ function intuneChecks(section: string, url: URL): Check[] {
       : [];
   }
   const out: Check[] = [];
-  if (url.pathname !== INTUNE_PATH) {
+  if (facts.badPath !== undefined)
+    out.push(intune(section, 'fail', `path ${facts.badPath}`, `Intune's path is ${INTUNE_PATH}`));
+  if (facts.badTenantId !== undefined) {
     out.push(
-      check(
+      intune(
         section,
-        'body.intune',
-        'Intune',
         'fail',
-        `path ${url.pathname}`,
-        `Intune's path is ${INTUNE_PATH}`,
-      ),
-    );
-  }
-  const tenantId = url.searchParams.get('aadTenantId');
-  if (tenantId === null || !GUID.test(tenantId)) {
-    out.push(
-      check(
-        section,
-        'body.intune',
-        'Intune',
-        'fail',
-        `aadTenantId=${tenantId ?? '(missing)'} is not a GUID`,
+        `aadTenantId=${facts.badTenantId ?? '(missing)'} is not a GUID`,
         'use your Entra tenant ID (Entra admin center > Overview > Tenant ID)',
       ),
     );
   }
   if (out.length === 0)
     out.push(
-      check(section, 'body.intune', 'Intune', 'pass', `${url.hostname}, tenant ${tenantId}`),
+      intune(section, 'pass', `${url.hostname}, tenant ${url.searchParams.get('aadTenantId')}`),
     );
   return out;
+}
+
+function intune(section: string, verdict: 'pass' | 'fail', detail: string, fix?: string): Check {
+  return check(section, 'body.intune', 'Intune', verdict, detail, fix);
 }
 
 /** Whether a shared cache (a CDN) may keep an answer that depends on the query. */

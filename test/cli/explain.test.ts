@@ -1,22 +1,8 @@
-import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { run } from '../../src/cli/run.js';
 import { DEFAULT_CONFIG_PATH } from '../../src/config/load.js';
+import { cliInProcess } from '../helpers/cli.js';
 
-async function cli(args: string[]) {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  let out = '';
-  let err = '';
-  stdout.on('data', (d: Buffer) => {
-    out += d.toString();
-  });
-  stderr.on('data', (d: Buffer) => {
-    err += d.toString();
-  });
-  const code = await run(args, { stdout, stderr, env: {} });
-  return { code, out, err };
-}
+const cli = cliInProcess;
 
 const config = ['--config', DEFAULT_CONFIG_PATH];
 

@@ -1,10 +1,9 @@
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PassThrough } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { run } from '../../src/cli/run.js';
 import { DEFAULT_CONFIG_PATH, loadConfig } from '../../src/config/load.js';
+import { cliInProcess } from '../helpers/cli.js';
 
 let dir: string;
 beforeAll(async () => {
@@ -14,20 +13,7 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-async function cli(args: string[]) {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  let out = '';
-  let err = '';
-  stdout.on('data', (d: Buffer) => {
-    out += d.toString();
-  });
-  stderr.on('data', (d: Buffer) => {
-    err += d.toString();
-  });
-  const code = await run(args, { stdout, stderr, env: {} });
-  return { code, out, err };
-}
+const cli = cliInProcess;
 
 describe('mdm-discovery validate', () => {
   it('says a valid config is valid, with its warnings, and exits 0', async () => {

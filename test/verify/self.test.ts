@@ -1,9 +1,8 @@
-import { PassThrough } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { run } from '../../src/cli/run.js';
 import { buildApp } from '../../src/http/app.js';
 import { configOf } from '../helpers/app.js';
+import { cliInProcess } from '../helpers/cli.js';
 import { makePki, type Pki } from '../helpers/pki.js';
 import { type Fixture, startFixtures } from './fixtures.js';
 
@@ -56,20 +55,7 @@ afterAll(async () => {
   pki.dispose();
 });
 
-async function cli(args: string[]) {
-  const stdout = new PassThrough();
-  let out = '';
-  stdout.on('data', (d: Buffer) => {
-    out += d.toString();
-  });
-  const stderr = new PassThrough();
-  let err = '';
-  stderr.on('data', (d: Buffer) => {
-    err += d.toString();
-  });
-  const code = await run(args, { stdout, stderr, env: {} });
-  return { code, out, err };
-}
+const cli = cliInProcess;
 
 const loopback = () => [
   '--ca',
