@@ -1,4 +1,5 @@
 // Server settings from the environment: one schema, parsed once by server.ts.
+import { isIP } from 'node:net';
 import { z } from 'zod';
 import { formatPath } from './json-positions.js';
 
@@ -8,20 +9,98 @@ const port = z.coerce
   .min(0, { error: 'must be a whole number from 0 to 65535' })
   .max(65535, { error: 'must be a whole number from 0 to 65535' });
 
-export const envSchema = z.object({
-  HOST: z.string().min(1).default('127.0.0.1'),
-  PORT: port.default(8080),
-  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-  /** A JSON file or a directory of them; unset means the embedded demo config. */
-  MDM_DISCOVERY_CONFIG: z.string().min(1).optional(),
-  /** Key of the HMAC that stands in for user-identifier in logs; random per process when unset. */
-  LOG_HASH_KEY: z
-    .string()
-    .min(16, { error: 'must be at least 16 characters (use: openssl rand -hex 32)' })
-    .optional(),
-  /** `auto` (pretty on a TTY), `json` or `pretty`. */
-  LOG_FORMAT: z.enum(['auto', 'json', 'pretty']).default('auto'),
-});
+const millis = (fallback: number) =>
+  z.coerce
+    .number({ error: 'must be a whole number of milliseconds' })
+    .int({ error: 'must be a whole number of milliseconds' })
+    .min(1, { error: 'must be a whole number of milliseconds' })
+    .default(fallback);
+
+const count = (fallback: number, min: number) =>
+  z.coerce
+    .number({ error: `must be a whole number, ${min} or more` })
+    .int({ error: `must be a whole number, ${min} or more` })
+    .min(min, { error: `must be a whole number, ${min} or more` })
+    .default(fallback);
+
+const CIDR = /^(.+?)(?:\/(\d{1,3}))?$/;
+
+/** off | a hop count | addresses and CIDRs, comma-separated (also loopback, linklocal, uniquelocal). */
+const trustProxy = z
+  .string()
+  .default('off')
+  .transform((raw, ctx): boolean | number | string[] => {
+    const value = raw.trim();
+    if (value === 'off' || value === 'false') return false;
+    if (/^\d+$/.test(value)) return Number(value);
+    const entries = value
+      .split(',')
+      .map((e) => e.trim())
+      .filter(Boolean);
+    const bad = entries.find((e) => {
+      if (['loopback', 'linklocal', 'uniquelocal'].includes(e)) return false;
+      const [, address = '', bits] = CIDR.exec(e) ?? [];
+      const family = isIP(address);
+      return family === 0 || (bits !== undefined && Number(bits) > (family === 4 ? 32 : 128));
+    });
+    if (bad !== undefined || entries.length === 0) {
+      ctx.addIssue({
+        code: 'custom',
+        message: `${bad === undefined ? 'is empty' : `"${bad}" is not an address or CIDR`}; use off, a hop count, or addresses/CIDRs such as 10.0.0.0/8,127.0.0.1`,
+      });
+      return z.NEVER;
+    }
+    return entries;
+  });
+
+export const envSchema = z
+  .object({
+    HOST: z.string().min(1).default('127.0.0.1'),
+    PORT: port.default(8080),
+    LOG_LEVEL: z
+      .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
+      .default('info'),
+    /** A JSON file or a directory of them; unset means the embedded demo config. */
+    MDM_DISCOVERY_CONFIG: z.string().min(1).optional(),
+    /** Key of the HMAC that stands in for user-identifier in logs; random per process when unset. */
+    LOG_HASH_KEY: z
+      .string()
+      .min(16, { error: 'must be at least 16 characters (use: openssl rand -hex 32)' })
+      .optional(),
+    /** `auto` (pretty on a TTY), `json` or `pretty`. */
+    LOG_FORMAT: z.enum(['auto', 'json', 'pretty']).default('auto'),
+    /** The admin listener (/metrics, /healthz, /readyz); `off` for none. */
+    ADMIN_HOST: z.string().min(1).default('127.0.0.1'),
+    ADMIN_PORT: z
+      .union([z.literal('off'), port], { error: 'must be a port number from 0 to 65535, or off' })
+      .default(9090),
+    /** Serve HTTPS directly: PEM certificate chain and key; both or neither. */
+    TLS_CERT_FILE: z.string().min(1).optional(),
+    TLS_KEY_FILE: z.string().min(1).optional(),
+    TRUST_PROXY: trustProxy,
+    SHUTDOWN_GRACE_MS: millis(10_000),
+    REQUEST_TIMEOUT_MS: millis(10_000),
+    HEADERS_TIMEOUT_MS: millis(10_000),
+    KEEP_ALIVE_TIMEOUT_MS: millis(5_000),
+    MAX_URL_LENGTH: count(8192, 256),
+    /** Per client address; 0 turns the limit off. */
+    RATE_LIMIT_PER_MINUTE: count(1200, 0),
+    /** Watch the config, users files and TLS files, and reload on change (SIGHUP always reloads). */
+    WATCH_CONFIG: z
+      .enum(['true', 'false'], { error: 'must be true or false' })
+      .default('true')
+      .transform((v) => v === 'true'),
+    RELOAD_DEBOUNCE_MS: millis(300),
+  })
+  .superRefine((env, ctx) => {
+    if ((env.TLS_CERT_FILE === undefined) !== (env.TLS_KEY_FILE === undefined)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: [env.TLS_CERT_FILE === undefined ? 'TLS_CERT_FILE' : 'TLS_KEY_FILE'],
+        message: 'is required with the other TLS_*_FILE: set both to serve HTTPS, or neither',
+      });
+    }
+  });
 
 export type Env = z.infer<typeof envSchema>;
 

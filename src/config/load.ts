@@ -1,4 +1,5 @@
 // Loading a config: a JSON file or a directory of them, parsed, checked as a whole, or refused with every problem.
+import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { dirname, join, relative, resolve } from 'node:path';
@@ -38,6 +39,8 @@ export interface Config {
   readonly userLists: ReadonlyMap<string, ReadonlySet<string>>;
   /** Problems that do not stop the config from being used. */
   readonly warnings: readonly ConfigProblem[];
+  /** SHA-256 of every file read (config and users files), set by loadConfig: tells a real change from a touch. */
+  readonly digest?: string;
 }
 
 export interface ConfigDocument {
@@ -55,7 +58,17 @@ export interface ParseOptions {
 
 /** Reads a config file, or every `*.json` file of a directory (sorted; hidden entries skipped). */
 export async function loadConfig(path: string): Promise<Config> {
-  return parseConfig(await readConfigDocuments(path));
+  const documents = await readConfigDocuments(path);
+  const digest = createHash('sha256');
+  for (const d of documents) digest.update(d.file).update('\0').update(d.text).update('\0');
+  const config = parseConfig(documents, {
+    readText: (file) => {
+      const text = readFileSync(file, 'utf8');
+      digest.update(file).update('\0').update(text).update('\0');
+      return text;
+    },
+  });
+  return { ...config, digest: digest.digest('hex') };
 }
 
 export async function readConfigDocuments(path: string): Promise<ConfigDocument[]> {

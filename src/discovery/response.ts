@@ -82,6 +82,7 @@ export const ERROR_DOCUMENTS = {
   badRequest: { code: 'bad_request', message: 'Bad Request' },
   methodNotAllowed: { code: 'method_not_allowed', message: 'Use GET or HEAD' },
   internal: { code: 'internal_error', message: 'Internal Server Error' },
+  tooManyRequests: { code: 'too_many_requests', message: 'Too many requests; retry later' },
 } as const;
 
 const NO_BODY = Buffer.alloc(0);

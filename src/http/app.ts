@@ -2,11 +2,14 @@
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
 import { compileConfig } from '../config/compile.js';
 import type { Config } from '../config/load.js';
+import type { Metrics } from '../ops/metrics.js';
+import { createRateLimiter } from '../ops/rate-limit.js';
 import { userFingerprinter } from './logger.js';
 import { fixedResponses, sendPrepared } from './responses.js';
 import { discoveryRoutes } from './routes/discovery.js';
 import { healthRoutes } from './routes/health.js';
 import { securityHeaders } from './security-headers.js';
+import { TLS_SETTINGS } from './tls.js';
 
 export interface AppOptions {
   readonly config: Config;
@@ -16,28 +19,73 @@ export interface AppOptions {
   readonly logHashKey?: string;
   /** Serve HTTPS directly (PEM key and certificate chain); plain HTTP behind a proxy when absent. */
   readonly https?: { readonly key: string; readonly cert: string };
+  /** Which peers' X-Forwarded-* headers to believe: false, a hop count, or addresses/CIDRs. */
+  readonly trustProxy?: boolean | number | readonly string[];
+  readonly limits?: Partial<Limits>;
+  /** Counts every discovery request; none in most tests. */
+  readonly metrics?: Metrics;
+}
+
+export interface Limits {
+  /** Whole request (headers and body) must arrive within this time. */
+  readonly requestTimeoutMs: number;
+  readonly headersTimeoutMs: number;
+  /** An idle kept-alive connection is closed after this time. */
+  readonly keepAliveTimeoutMs: number;
+  /** Longer request targets get 414. */
+  readonly maxUrlLength: number;
+  /** Requests per client address per minute; 0 turns the limit off. */
+  readonly rateLimitPerMinute: number;
+}
+
+export const DEFAULT_LIMITS: Limits = {
+  requestTimeoutMs: 10_000,
+  headersTimeoutMs: 10_000,
+  keepAliveTimeoutMs: 5_000,
+  // Room for a URL of several kilobytes (the common 8 KiB of web servers); Node stops at 16 KiB of headers.
+  maxUrlLength: 8192,
+  // Generous: a whole office of devices can sit behind one NAT address.
+  rateLimitPerMinute: 1200,
+};
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** Compiles a validated config and swaps it in at once; requests in flight keep the old one. */
+    replaceConfig(config: Config): void;
+  }
 }
 
 const NO_QUERY = Object.freeze({});
+
+function hasBody(headers: Record<string, string | string[] | undefined>): boolean {
+  const length = headers['content-length'];
+  return (length !== undefined && length !== '0') || headers['transfer-encoding'] !== undefined;
+}
 
 export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   const headers = securityHeaders();
   const state = { table: compileConfig(options.config, headers) };
   const fixed = fixedResponses(headers);
+  const limits = { ...DEFAULT_LIMITS, ...options.limits };
 
   const app = Fastify({
     ...(options.logger ? { loggerInstance: options.logger } : { logger: false }),
-    // Apple devices need TLS 1.2 or newer (https://support.apple.com/en-us/126655).
-    ...(options.https ? { https: { ...options.https, minVersion: 'TLSv1.2' as const } } : {}),
+    ...(options.https ? { https: { ...options.https, ...TLS_SETTINGS } } : {}),
     // One line per discovery request, written by the route; Fastify's two lines would log URLs.
     logController: new LogController({ disableRequestLogging: true }),
     // A client's X-Request-Id is not trusted into logs.
     requestIdHeader: false,
-    // Slow clients cannot hold a connection: headers and the whole request within 10 s.
-    requestTimeout: 10_000,
-    keepAliveTimeout: 5_000,
-    connectionTimeout: 30_000,
-    http: { headersTimeout: 10_000 },
+    // Slow clients cannot hold a connection: headers and the whole request in bounded time.
+    requestTimeout: limits.requestTimeoutMs,
+    keepAliveTimeout: limits.keepAliveTimeoutMs,
+    connectionTimeout: Math.max(limits.requestTimeoutMs, limits.keepAliveTimeoutMs) * 3,
+    http: { headersTimeout: Math.min(limits.headersTimeoutMs, limits.requestTimeoutMs) },
+    // No endpoint takes a body; what a client sends anyway is capped.
+    bodyLimit: 1024,
+    // A hop count is supported by Fastify (proxy-addr) though its types list only the other forms.
+    trustProxy: ((Array.isArray(options.trustProxy)
+      ? [...options.trustProxy]
+      : options.trustProxy) ?? false) as boolean | string[],
     routerOptions: {
       // The discovery route reads its two parameters itself (discovery/query.ts); nothing else
       // takes a query, so Fastify is spared parsing one on every request.
@@ -48,6 +96,33 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
       sendPrepared(reply, fixed.badRequest);
     },
   }) as unknown as FastifyInstance;
+
+  const limiter =
+    limits.rateLimitPerMinute > 0 ? createRateLimiter(limits.rateLimitPerMinute) : undefined;
+  const tooLong = fixed.clientError(414);
+  const withBody = fixed.clientError(413);
+  app.addHook('onRequest', (request, reply, done) => {
+    const raw = request.raw;
+    if ((raw.url?.length ?? 0) > limits.maxUrlLength) {
+      sendPrepared(reply, tooLong);
+    } else if ((raw.method === 'GET' || raw.method === 'HEAD') && hasBody(raw.headers)) {
+      sendPrepared(reply, withBody);
+    } else if (limiter !== undefined) {
+      const wait = limiter.hit(request.ip);
+      if (wait > 0)
+        sendPrepared(reply, {
+          ...fixed.tooManyRequests,
+          headers: { ...fixed.tooManyRequests.headers, 'retry-after': String(wait) },
+        });
+    }
+    done();
+  });
+
+  app.decorate('replaceConfig', (config: Config) => {
+    // Compiled first, then one assignment: a request reads state.table once, so it sees either
+    // the old table or the new one, never a mix.
+    state.table = compileConfig(config, headers);
+  });
 
   app.setNotFoundHandler((_request, reply) => sendPrepared(reply, fixed.notFound));
   app.setErrorHandler((error: { statusCode?: number; code?: string }, request, reply) => {
@@ -65,6 +140,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     state,
     fixed,
     fingerprint: userFingerprinter(options.logHashKey),
+    ...(options.metrics ? { metrics: options.metrics } : {}),
   });
   await app.register(healthRoutes, { ready: () => state.table !== undefined });
   return app;

@@ -8,6 +8,8 @@ export interface FixedResponses {
   readonly badRequest: PreparedResponse;
   readonly methodNotAllowed: PreparedResponse;
   readonly internal: PreparedResponse;
+  /** 429; the caller adds Retry-After. */
+  readonly tooManyRequests: PreparedResponse;
   /** A generic body for any other 4xx status; never echoes the request. */
   clientError(status: number): PreparedResponse;
 }
@@ -22,6 +24,7 @@ export function fixedResponses(headers: Readonly<Record<string, string>>): Fixed
       allow: 'GET, HEAD',
     }),
     internal: prepare(500, ERROR_DOCUMENTS.internal, headers),
+    tooManyRequests: prepare(429, ERROR_DOCUMENTS.tooManyRequests, headers),
     clientError(status) {
       let response = byStatus.get(status);
       if (response === undefined) {

@@ -8,6 +8,17 @@ describe('parseEnv', () => {
       PORT: 8080,
       LOG_LEVEL: 'info',
       LOG_FORMAT: 'auto',
+      ADMIN_HOST: '127.0.0.1',
+      ADMIN_PORT: 9090,
+      TRUST_PROXY: false,
+      SHUTDOWN_GRACE_MS: 10_000,
+      REQUEST_TIMEOUT_MS: 10_000,
+      HEADERS_TIMEOUT_MS: 10_000,
+      KEEP_ALIVE_TIMEOUT_MS: 5_000,
+      MAX_URL_LENGTH: 8192,
+      RATE_LIMIT_PER_MINUTE: 1200,
+      WATCH_CONFIG: true,
+      RELOAD_DEBOUNCE_MS: 300,
     });
   });
 
@@ -23,7 +34,7 @@ describe('parseEnv', () => {
         UNRELATED: 'x',
         MDM_DISCOVERY_EXTRA: '',
       }),
-    ).toEqual({
+    ).toMatchObject({
       HOST: '0.0.0.0',
       PORT: 9000,
       LOG_LEVEL: 'warn',
@@ -32,6 +43,30 @@ describe('parseEnv', () => {
       LOG_HASH_KEY: 'k'.repeat(32),
     });
     expect(parseEnv({ PORT: '' }).PORT).toBe(8080);
+  });
+
+  it.each([
+    ['off', false],
+    ['2', 2],
+    ['10.0.0.0/8, 127.0.0.1,::1,loopback', ['10.0.0.0/8', '127.0.0.1', '::1', 'loopback']],
+  ])('reads TRUST_PROXY=%j', (value, expected) => {
+    expect(parseEnv({ TRUST_PROXY: value }).TRUST_PROXY).toEqual(expected);
+  });
+
+  it('refuses a bad TRUST_PROXY, half a TLS pair and ADMIN_PORT nonsense', () => {
+    expect(() =>
+      parseEnv({ TRUST_PROXY: '10.0.0.0/99', TLS_CERT_FILE: '/c.pem', ADMIN_PORT: 'no' }),
+    ).toThrow(
+      [
+        'invalid environment:',
+        'ADMIN_PORT="no": must be a port number from 0 to 65535, or off',
+        'TRUST_PROXY="10.0.0.0/99": "10.0.0.0/99" is not an address or CIDR; use off, a hop count, or addresses/CIDRs such as 10.0.0.0/8,127.0.0.1',
+      ].join('\n'),
+    );
+    expect(() => parseEnv({ TLS_CERT_FILE: '/c.pem' })).toThrow(
+      'TLS_KEY_FILE: is required with the other TLS_*_FILE: set both to serve HTTPS, or neither',
+    );
+    expect(parseEnv({ ADMIN_PORT: 'off' }).ADMIN_PORT).toBe('off');
   });
 
   it('names each bad variable and the fix, without echoing a secret', () => {

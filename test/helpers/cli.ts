@@ -28,7 +28,7 @@ export function startCli(
   return spawn(process.execPath, ['--import', TSX, ENTRY, ...args], {
     cwd,
     // A clean environment: no MDM_DISCOVERY_CONFIG or PORT leaks in from the developer's shell.
-    env: { PATH: process.env.PATH ?? '', LOG_FORMAT: 'json', ...env },
+    env: { PATH: process.env.PATH ?? '', LOG_FORMAT: 'json', ADMIN_PORT: '0', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
 }

@@ -6,6 +6,7 @@ import { type RunningServer, startServer } from '../../src/server.js';
 export interface CapturedServer extends RunningServer {
   /** Every log line written so far. */
   logs(): string;
+  close(): Promise<void>;
 }
 
 export async function startCaptured(
@@ -18,8 +19,14 @@ export async function startCaptured(
     text += chunk.toString('utf8');
   });
   const server = await startServer(
-    parseEnv({ HOST: '127.0.0.1', PORT: '0', LOG_FORMAT: 'json', ...env }),
+    parseEnv({ HOST: '127.0.0.1', PORT: '0', ADMIN_PORT: '0', LOG_FORMAT: 'json', ...env }),
     { configPath, logDestination: sink },
   );
-  return { ...server, logs: () => text };
+  return {
+    ...server,
+    logs: () => text,
+    close: async () => {
+      await server.shutdown();
+    },
+  };
 }

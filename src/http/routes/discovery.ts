@@ -3,6 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import { type Decision, decide } from '../../discovery/decide.js';
 import { userDomain } from '../../discovery/query.js';
 import type { RoutingTable } from '../../discovery/table.js';
+import type { Metrics } from '../../ops/metrics.js';
 import { type FixedResponses, sendPrepared } from '../responses.js';
 
 export const WELL_KNOWN_PATH = '/.well-known/com.apple.remotemanagement';
@@ -12,6 +13,7 @@ export interface DiscoveryRouteOptions {
   readonly state: { readonly table: RoutingTable };
   readonly fixed: FixedResponses;
   readonly fingerprint: (identifier: string) => string;
+  readonly metrics?: Metrics;
 }
 
 declare module 'fastify' {
@@ -21,7 +23,7 @@ declare module 'fastify' {
 }
 
 export async function discoveryRoutes(app: FastifyInstance, options: DiscoveryRouteOptions) {
-  const { state, fixed, fingerprint } = options;
+  const { state, fixed, fingerprint, metrics } = options;
   app.decorateRequest('discovery', null);
 
   app.route({
@@ -31,7 +33,8 @@ export async function discoveryRoutes(app: FastifyInstance, options: DiscoveryRo
       const url = request.raw.url ?? '';
       const q = url.indexOf('?');
       const decision = decide(state.table, {
-        host: request.headers.host,
+        // request.host is X-Forwarded-Host only when the peer is a trusted proxy (TRUST_PROXY).
+        host: request.host,
         search: q === -1 ? '' : url.slice(q + 1),
       });
       request.discovery = decision;
@@ -40,6 +43,12 @@ export async function discoveryRoutes(app: FastifyInstance, options: DiscoveryRo
     onResponse(request, reply, done) {
       const decision = request.discovery;
       if (decision !== null) {
+        metrics?.request(
+          decision.tenant,
+          decision.outcome,
+          reply.statusCode,
+          reply.elapsedTime / 1000,
+        );
         const query = decision.query;
         const user = query?.userIdentifier;
         request.log.info(

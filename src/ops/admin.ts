@@ -1,0 +1,29 @@
+// The admin listener: /metrics, /healthz and /readyz on their own address, off the public port.
+import Fastify, { type FastifyInstance } from 'fastify';
+import type { Metrics } from './metrics.js';
+
+export interface AdminOptions {
+  readonly metrics: Metrics;
+  /** Whether a config is loaded (stays true after a refused reload: the last good one serves). */
+  readonly ready: () => boolean;
+}
+
+export async function buildAdminApp(options: AdminOptions): Promise<FastifyInstance> {
+  const app = Fastify({ logger: false });
+  app.get('/metrics', async (_request, reply) => {
+    reply.header('content-type', options.metrics.registry.contentType);
+    reply.header('cache-control', 'no-store');
+    return options.metrics.registry.metrics();
+  });
+  app.get('/healthz', async (_request, reply) => {
+    reply.header('cache-control', 'no-store');
+    return { status: 'ok' };
+  });
+  app.get('/readyz', async (_request, reply) => {
+    reply.header('cache-control', 'no-store');
+    const ready = options.ready();
+    reply.code(ready ? 200 : 503);
+    return { status: ready ? 'ready' : 'not_ready' };
+  });
+  return app;
+}
