@@ -84,7 +84,7 @@ export const envSchema = z
     KEEP_ALIVE_TIMEOUT_MS: millis(5_000),
     MAX_URL_LENGTH: count(8192, 256),
     /** Per client address; 0 turns the limit off. */
-    RATE_LIMIT_PER_MINUTE: count(1200, 0),
+    RATE_LIMIT_PER_MINUTE: count(6000, 0),
     /** Watch the config, users files and TLS files, and reload on change (SIGHUP always reloads). */
     WATCH_CONFIG: z
       .enum(['true', 'false'], { error: 'must be true or false' })

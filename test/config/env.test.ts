@@ -16,7 +16,7 @@ describe('parseEnv', () => {
       HEADERS_TIMEOUT_MS: 10_000,
       KEEP_ALIVE_TIMEOUT_MS: 5_000,
       MAX_URL_LENGTH: 8192,
-      RATE_LIMIT_PER_MINUTE: 1200,
+      RATE_LIMIT_PER_MINUTE: 6000,
       WATCH_CONFIG: true,
       RELOAD_DEBOUNCE_MS: 300,
     });

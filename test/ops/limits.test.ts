@@ -1,0 +1,142 @@
+import { connect as netConnect } from 'node:net';
+import { afterAll, describe, expect, it } from 'vitest';
+import { appWith, WELL_KNOWN } from '../helpers/app.js';
+
+describe('behind a proxy', () => {
+  it('believes X-Forwarded-Host only from a trusted peer', async () => {
+    const app = await appWith(undefined, { trustProxy: ['10.0.0.0/8'] });
+    const forwarded = {
+      host: 'discovery.internal',
+      'x-forwarded-host': 'contoso.example',
+      'x-forwarded-proto': 'https',
+    };
+    const trusted = await app.inject({
+      url: WELL_KNOWN,
+      headers: forwarded,
+      remoteAddress: '10.1.2.3',
+    });
+    expect(trusted.statusCode).toBe(200);
+    const untrusted = await app.inject({
+      url: WELL_KNOWN,
+      headers: forwarded,
+      remoteAddress: '192.0.2.7',
+    });
+    expect(untrusted.statusCode).toBe(404);
+    await app.close();
+  });
+
+  it('ignores forwarded headers entirely when TRUST_PROXY is off', async () => {
+    const app = await appWith();
+    const res = await app.inject({
+      url: WELL_KNOWN,
+      headers: { host: 'discovery.internal', 'x-forwarded-host': 'contoso.example' },
+      remoteAddress: '127.0.0.1',
+    });
+    expect(res.statusCode).toBe(404);
+    await app.close();
+  });
+
+  it('limits per forwarded client address from a trusted proxy, not per proxy', async () => {
+    const app = await appWith(undefined, {
+      trustProxy: ['10.0.0.0/8'],
+      limits: { rateLimitPerMinute: 2 },
+    });
+    const from = (client: string) =>
+      app.inject({
+        url: WELL_KNOWN,
+        headers: { host: 'contoso.example', 'x-forwarded-for': client },
+        remoteAddress: '10.0.0.1',
+      });
+    expect((await from('198.51.100.1')).statusCode).toBe(200);
+    expect((await from('198.51.100.1')).statusCode).toBe(200);
+    expect((await from('198.51.100.1')).statusCode).toBe(429);
+    expect((await from('198.51.100.2')).statusCode).toBe(200);
+    await app.close();
+  });
+});
+
+describe('limits', () => {
+  it('answers 429 with Retry-After past the per-client rate', async () => {
+    const app = await appWith(undefined, { limits: { rateLimitPerMinute: 3 } });
+    const statuses = [];
+    for (let i = 0; i < 4; i++)
+      statuses.push(await app.inject({ url: WELL_KNOWN, headers: { host: 'contoso.example' } }));
+    expect(statuses.map((r) => r.statusCode)).toEqual([200, 200, 200, 429]);
+    const limited = statuses[3];
+    expect(Number(limited?.headers['retry-after'])).toBeGreaterThanOrEqual(1);
+    expect(Number(limited?.headers['retry-after'])).toBeLessThanOrEqual(60);
+    expect(limited?.body).toBe(
+      '{"code":"too_many_requests","message":"Too many requests; retry later"}',
+    );
+    await app.close();
+  });
+
+  it('answers 414 to a request target over MAX_URL_LENGTH', async () => {
+    const app = await appWith(undefined, { limits: { maxUrlLength: 300 } });
+    const res = await app.inject({
+      url: `${WELL_KNOWN}?pad=${'x'.repeat(300)}`,
+      headers: { host: 'contoso.example' },
+    });
+    expect(res.statusCode).toBe(414);
+    expect(res.body).toBe('{"code":"client_error","message":"URI Too Long"}');
+    await app.close();
+  });
+
+  it('accepts no request body: 413 for a GET with one', async () => {
+    const app = await appWith();
+    const res = await app.inject({
+      method: 'GET',
+      url: WELL_KNOWN,
+      headers: { host: 'contoso.example', 'content-type': 'text/plain' },
+      payload: 'hello',
+    });
+    expect(res.statusCode).toBe(413);
+    await app.close();
+  });
+});
+
+describe('timeouts on a real socket', () => {
+  const apps: { close(): Promise<unknown> }[] = [];
+  afterAll(async () => {
+    await Promise.all(apps.map((a) => a.close()));
+  });
+
+  async function listening(limits: object) {
+    const app = await appWith(undefined, { limits });
+    apps.push(app);
+    await app.listen({ host: '127.0.0.1', port: 0 });
+    return (app.server.address() as { port: number }).port;
+  }
+
+  it('answers 408 and closes when headers trickle in slower than HEADERS_TIMEOUT_MS', async () => {
+    const port = await listening({ headersTimeoutMs: 300, requestTimeoutMs: 300 });
+    const started = Date.now();
+    const { data, closedAfter } = await new Promise<{ data: string; closedAfter: number }>(
+      (resolve) => {
+        const socket = netConnect(port, '127.0.0.1', () =>
+          socket.write('GET / HTTP/1.1\r\nHost: contoso.example\r\n'),
+        );
+        let data = '';
+        socket.on('data', (d) => {
+          data += d.toString();
+        });
+        socket.on('close', () => resolve({ data, closedAfter: Date.now() - started }));
+      },
+    );
+    expect(data).toMatch(/^HTTP\/1\.1 408/);
+    expect(closedAfter).toBeLessThan(5000);
+  });
+
+  it('closes a kept-alive connection left idle past KEEP_ALIVE_TIMEOUT_MS', async () => {
+    const port = await listening({ keepAliveTimeoutMs: 200 });
+    const closed = await new Promise<boolean>((resolve) => {
+      const socket = netConnect(port, '127.0.0.1', () =>
+        socket.write(`GET ${WELL_KNOWN} HTTP/1.1\r\nHost: contoso.example\r\n\r\n`),
+      );
+      socket.on('data', () => {});
+      socket.on('close', () => resolve(true));
+      setTimeout(() => resolve(false), 3000).unref();
+    });
+    expect(closed).toBe(true);
+  });
+});
