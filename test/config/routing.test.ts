@@ -2,7 +2,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadConfig, parseConfig } from '../../src/config/load.js';
+import { loadConfig } from '../../src/config/load.js';
 import { type ConfigError, formatProblem } from '../../src/config/problems.js';
 import { TENANT_ID } from '../helpers/app.js';
 import { problemLines, withoutPlace } from '../helpers/config.js';

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { loadConfig, parseConfig } from '../../src/config/load.js';
-import { ConfigError, formatProblem } from '../../src/config/problems.js';
+import { ConfigError } from '../../src/config/problems.js';
 import { TENANT_ID } from '../helpers/app.js';
 import { problemLines, withoutPlace } from '../helpers/config.js';
 
