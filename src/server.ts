@@ -227,6 +227,16 @@ export function configPathFromEnvironment(): string {
   return parseEnv(process.env).MDM_DISCOVERY_CONFIG ?? DEFAULT_CONFIG_PATH;
 }
 
+/** Where `healthcheck` asks: the admin listener's /readyz, else the public one (plain HTTP only). */
+export function adminReadyUrl(): string {
+  loadDotenv({ quiet: true });
+  const env = parseEnv(process.env);
+  const local = (host: string) => (host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host);
+  return env.ADMIN_PORT === 'off'
+    ? `${env.TLS_CERT_FILE ? 'https' : 'http'}://${local(env.HOST)}:${env.PORT}/readyz`
+    : `http://${local(env.ADMIN_HOST)}:${env.ADMIN_PORT}/readyz`;
+}
+
 /**
  * `mdm-discovery serve`: reads .env and the environment, starts, reloads on SIGHUP, and shuts
  * down on SIGTERM or SIGINT after in-flight requests finish; a second signal exits at once.

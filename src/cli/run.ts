@@ -2,6 +2,7 @@
 
 import { VERSION } from '../version.js';
 import { explainCommand } from './commands/explain.js';
+import { healthcheckCommand } from './commands/healthcheck.js';
 import { initCommand } from './commands/init.js';
 import { serveCommand } from './commands/serve.js';
 import { validateCommand } from './commands/validate.js';
@@ -26,6 +27,7 @@ const COMMANDS: Record<string, Command> = {
   verify: verifyCommand,
   validate: validateCommand,
   init: initCommand,
+  healthcheck: healthcheckCommand,
 };
 
 function help(): string {
