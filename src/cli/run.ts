@@ -30,6 +30,10 @@ const COMMANDS: Record<string, Command> = {
   healthcheck: healthcheckCommand,
 };
 
+export function commandNames(): string[] {
+  return Object.keys(COMMANDS);
+}
+
 function help(): string {
   const lines = Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(10)} ${c.summary}`);
   return `mdm-discovery ${VERSION}: Apple account-driven enrollment discovery for many domains
