@@ -8,7 +8,7 @@ FROM ${NODE_IMAGE} AS build
 # Build stage only: the final image is not affected.
 ARG NODE_EXTRA_CA_CERTS
 WORKDIR /app
-COPY package.json package-lock.json ./
+COPY package.json npm-shrinkwrap.json ./
 RUN npm ci --no-audit --no-fund --ignore-scripts
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src

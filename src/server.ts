@@ -43,6 +43,7 @@ export interface RunningServer {
  */
 export async function startServer(env: Env, options: ServeOptions = {}): Promise<RunningServer> {
   const configPath = options.configPath ?? env.MDM_DISCOVERY_CONFIG ?? DEFAULT_CONFIG_PATH;
+  const loadStarted = performance.now();
   let config = await loadConfig(configPath);
   const logger = createLogger({
     level: env.LOG_LEVEL,
@@ -67,6 +68,8 @@ export async function startServer(env: Env, options: ServeOptions = {}): Promise
       rateLimitPerMinute: env.RATE_LIMIT_PER_MINUTE,
     },
   });
+  // Read, validated and compiled (buildApp compiles the routing table).
+  const loadMs = Math.round(performance.now() - loadStarted);
   let generation = 1;
   metrics.configLoaded(generation, config.tenants.length);
   const admin =
@@ -79,6 +82,7 @@ export async function startServer(env: Env, options: ServeOptions = {}): Promise
     {
       config: configPath === DEFAULT_CONFIG_PATH ? '(embedded demo config)' : configPath,
       tenants: config.tenants.length,
+      loadMs,
       admin: adminUrl,
     },
     'config loaded',

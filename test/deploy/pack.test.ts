@@ -12,12 +12,17 @@ import { cliInProcess, listening } from '../helpers/cli.js';
 const root = fileURLToPath(new URL('../../', import.meta.url));
 let dir: string;
 let bin: string;
+// A clean npm environment: under npx (CI's Node 24 leg) npm_config_local_prefix and the like
+// would point the install at this repository.
+const cleanEnv = Object.fromEntries(
+  Object.entries(process.env).filter(([k]) => !k.toLowerCase().startsWith('npm_')),
+);
 const npm = (args: string[], cwd: string) =>
   execFileSync('npm', args, {
     cwd,
     encoding: 'utf8',
     stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, npm_config_update_notifier: 'false' },
+    env: { ...cleanEnv, npm_config_update_notifier: 'false' },
   });
 
 describe('the npm package, installed into an empty folder', () => {
@@ -29,7 +34,9 @@ describe('the npm package, installed into an empty folder', () => {
     const app = join(dir, 'app');
     execFileSync('mkdir', [app]);
     writeFileSync(join(app, 'package.json'), '{"private":true}');
-    // Offline: only the npm cache, which npm ci filled; nothing is fetched.
+    // Offline: only the npm cache, which npm ci filled; nothing is fetched. The package's
+    // npm-shrinkwrap.json pins exactly the versions npm ci installed.
+    // CI runs this on the machine's Node only: see .ci/run.
     npm(['install', '--offline', '--no-audit', '--no-fund', join(dir, tarball)], app);
     bin = join(app, 'node_modules', '.bin', 'mdm-discovery');
   }, 180_000);
