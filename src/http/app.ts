@@ -145,6 +145,10 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     state,
     fixed,
     fingerprint: userFingerprinter(options.logHashKey),
+    logRequests:
+      (options.logger as { isLevelEnabled?(level: string): boolean } | undefined)?.isLevelEnabled?.(
+        'info',
+      ) ?? false,
     ...(options.metrics ? { metrics: options.metrics } : {}),
   });
   await app.register(healthRoutes, { ready: () => state.table !== undefined });

@@ -14,6 +14,8 @@ export interface DiscoveryRouteOptions {
   readonly fixed: FixedResponses;
   readonly fingerprint: (identifier: string) => string;
   readonly metrics?: Metrics;
+  /** Whether the per-request info line is written; when not, its HMAC is not computed either. */
+  readonly logRequests: boolean;
 }
 
 declare module 'fastify' {
@@ -23,7 +25,7 @@ declare module 'fastify' {
 }
 
 export async function discoveryRoutes(app: FastifyInstance, options: DiscoveryRouteOptions) {
-  const { state, fixed, fingerprint, metrics } = options;
+  const { state, fixed, fingerprint, metrics, logRequests } = options;
   app.decorateRequest('discovery', null);
 
   app.route({
@@ -49,6 +51,8 @@ export async function discoveryRoutes(app: FastifyInstance, options: DiscoveryRo
           reply.statusCode,
           reply.elapsedTime / 1000,
         );
+      }
+      if (decision !== null && logRequests) {
         const query = decision.query;
         const user = query?.userIdentifier;
         request.log.info(
