@@ -140,7 +140,7 @@ export function parseConfig(
   const tenants: SourcedTenant[] = [];
   const serviceHosts: { host: string; file: string; path: string }[] = [];
   const userLists = new Map<string, ReadonlySet<string>>();
-  const positions = new Map<string, Map<string, Position>>();
+  const positions = new Map<string, () => Map<string, Position>>();
   for (const document of documents) {
     const parsed = parseDocument(document, problems, positions);
     parsed.serviceHosts.forEach((host, i) => {
@@ -175,7 +175,7 @@ export function parseConfig(
   }
   // Checks across tenants know paths, not places: find each path's line in its file.
   for (const problem of [...crossCheck(tenants, serviceHosts), ...semanticChecks(tenants)]) {
-    const place = positions.get(problem.file)?.get(problem.path);
+    const place = positions.get(problem.file)?.().get(problem.path);
     problems.push(place ? { ...problem, ...place } : problem);
   }
   problems.sort(byPlace);
@@ -228,22 +228,28 @@ function readUsersFile(
 function parseDocument(
   document: ConfigDocument,
   problems: ConfigProblem[],
-  positionsByFile: Map<string, Map<string, Position>>,
+  positionsByFile: Map<string, () => Map<string, Position>>,
 ): { tenants: TenantConfig[]; serviceHosts: string[] } {
   const { file } = document;
   // A byte order mark is harmless here; strip it rather than refuse the file.
   const text = document.text.charCodeAt(0) === 0xfeff ? document.text.slice(1) : document.text;
-  let positions: Map<string, Position>;
+  let json: unknown;
   try {
-    positions = jsonPositions(text);
-  } catch (error) {
-    if (!(error instanceof JsonSyntaxError)) throw error;
-    problems.push(syntaxProblem(file, text, error));
+    json = JSON.parse(text);
+  } catch {
+    // Only now the scanner: it says where (V8's messages carry no position on Node 20).
+    problems.push(syntaxProblem(file, text, syntaxErrorOf(text)));
     return { tenants: [], serviceHosts: [] };
   }
-  positionsByFile.set(file, positions);
-  const json: unknown = JSON.parse(text);
-  const at = (path: readonly PropertyKey[]) => positionOf(positions, path);
+  // Line numbers are only needed for problems: the map of every value's place (a million
+  // entries for 100,000 tenants) is built on the first problem, not for every load.
+  let positions: Map<string, Position> | undefined;
+  const located = () => {
+    positions ??= jsonPositions(text);
+    return positions;
+  };
+  positionsByFile.set(file, located);
+  const at = (path: readonly PropertyKey[]) => positionOf(located(), path);
   const found: ConfigProblem[] = placeholderProblems(json, file, at);
   const claimed = new Set(found.map((p) => p.path));
   const report = (issues: readonly z.core.$ZodIssue[], prefix: PropertyKey[]) => {
@@ -297,6 +303,18 @@ function relevant(issues: readonly z.core.$ZodIssue[]): z.core.$ZodIssue[] {
     }
     return true;
   });
+}
+
+/** The scanner's error for text that JSON.parse refused. */
+function syntaxErrorOf(text: string): JsonSyntaxError {
+  try {
+    jsonPositions(text);
+  } catch (error) {
+    if (error instanceof JsonSyntaxError) return error;
+    throw error;
+  }
+  // Both parsers follow the JSON grammar; should they ever disagree, say so at the start.
+  return new JsonSyntaxError(0, 'not accepted by JSON.parse');
 }
 
 function syntaxProblem(file: string, text: string, error: JsonSyntaxError): ConfigProblem {
