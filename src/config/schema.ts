@@ -387,7 +387,6 @@ export const configFileSchema = strictObject({
 export const fileShapeSchema = configFileSchema.extend({ tenants: z.array(z.unknown()) });
 
 export type ConfigFileInput = z.input<typeof configFileSchema>;
-export type ConfigFile = z.output<typeof configFileSchema>;
 export type TenantConfig = z.output<typeof tenantSchema>;
 export type RuleConfig = TenantConfig['rules'][number];
 export type WhenConfig = RuleConfig['when'];

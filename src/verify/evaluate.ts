@@ -37,7 +37,7 @@ export function statusCheck(section: string, answer: Answer): Check {
         'http.status',
         'status',
         'warn',
-        `403 com.apple.well-known.failed: the device shows "${failed}"`,
+        `403 com.apple.well-known.failed: the device shows "${String(failed.message ?? '')}"`,
         'intended? This refuses enrollment on purpose; systems before iOS 17.5 / macOS 14.5 show a generic error instead of the message',
       );
     }
@@ -70,10 +70,11 @@ export function statusCheck(section: string, answer: Answer): Check {
   );
 }
 
-function wellKnownFailed(body: Buffer): string | undefined {
+/** A 403 body of Apple's com.apple.well-known.failed, or undefined for anything else. */
+export function wellKnownFailed(body: Buffer): { readonly message?: unknown } | undefined {
   try {
     const json = JSON.parse(body.toString('utf8')) as { code?: unknown; message?: unknown };
-    return json.code === 'com.apple.well-known.failed' ? String(json.message ?? '') : undefined;
+    return json.code === 'com.apple.well-known.failed' ? json : undefined;
   } catch {
     return undefined;
   }

@@ -10,6 +10,7 @@ import {
   header,
   type ServerEntry,
   statusCheck,
+  wellKnownFailed,
 } from './evaluate.js';
 import { describeError, fetchAnswer } from './fetch.js';
 import { dispatcher, type NetOptions, probeTls, resolveHost } from './net.js';
@@ -394,7 +395,8 @@ async function askAsDevice(
     server = body.server;
     checks.push(cacheCheck(family, final));
   }
-  const message = final.status === 403 ? rejectionMessage(final.body) : undefined;
+  const message =
+    final.status === 403 ? (wellKnownFailed(final.body)?.message as string | undefined) : undefined;
   return {
     answer: {
       modelFamily: family,
@@ -405,15 +407,6 @@ async function askAsDevice(
     },
     checks,
   };
-}
-
-function rejectionMessage(body: Buffer): string | undefined {
-  try {
-    const json = JSON.parse(body.toString('utf8')) as { code?: string; message?: string };
-    return json.code === 'com.apple.well-known.failed' ? json.message : undefined;
-  } catch {
-    return undefined;
-  }
 }
 
 /** HEAD (what `curl -I` sees) and a GET without a query (what Microsoft's check sends). */
