@@ -1,5 +1,5 @@
 import { execFileSync, spawn } from 'node:child_process';
-import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -25,27 +25,34 @@ const npm = (args: string[], cwd: string) =>
     env: { ...cleanEnv, npm_config_update_notifier: 'false' },
   });
 
-describe('the npm package, installed into an empty folder', () => {
+describe('the npm package, unpacked and installed offline from its shrinkwrap', () => {
   beforeAll(() => {
     dir = mkdtempSync(join(tmpdir(), 'mdm-pack-'));
     // prepack builds dist/ first.
     npm(['pack', '--pack-destination', dir, '--silent'], root);
     const tarball = readdirSync(dir).find((f) => f.endsWith('.tgz')) as string;
-    const app = join(dir, 'app');
-    execFileSync('mkdir', [app]);
-    writeFileSync(join(app, 'package.json'), '{"private":true}');
-    // Offline: only the npm cache, which npm ci filled; nothing is fetched. The package's
-    // npm-shrinkwrap.json pins exactly the versions npm ci installed.
-    // CI runs this on the machine's Node only: see .ci/run.
-    npm(['install', '--offline', '--no-audit', '--no-fund', join(dir, tarball)], app);
-    bin = join(app, 'node_modules', '.bin', 'mdm-discovery');
+    execFileSync('tar', ['-xzf', join(dir, tarball), '-C', dir]);
+    const pkg = join(dir, 'package');
+    // Offline, from the package's own npm-shrinkwrap.json: exactly the versions npm ci put in the
+    // cache, so nothing is fetched (an `npm install` of the tarball would ask the registry for
+    // package metadata, which npm ci never caches).
+    npm(['ci', '--omit=dev', '--offline', '--no-audit', '--no-fund'], pkg);
+    const manifest = JSON.parse(readFileSync(join(pkg, 'package.json'), 'utf8'));
+    bin = join(pkg, manifest.bin['mdm-discovery']);
   }, 180_000);
   afterAll(() => {
     rmSync(dir, { recursive: true, force: true });
   });
 
   const run = (args: string[], env: Record<string, string> = {}) =>
-    execFileSync(bin, args, { encoding: 'utf8', env: { PATH: process.env.PATH ?? '', ...env } });
+    execFileSync(process.execPath, [bin, ...args], {
+      encoding: 'utf8',
+      env: { PATH: process.env.PATH ?? '', ...env },
+    });
+
+  it('names an executable script as its bin', () => {
+    expect(readFileSync(bin, 'utf8').startsWith('#!/usr/bin/env node\n')).toBe(true);
+  });
 
   it('prints its version', () => {
     expect(run(['--version'])).toBe(`${VERSION}\n`);
@@ -58,7 +65,7 @@ describe('the npm package, installed into an empty folder', () => {
   });
 
   it('serves', async () => {
-    const child = spawn(bin, ['serve'], {
+    const child = spawn(process.execPath, [bin, 'serve'], {
       env: { PATH: process.env.PATH ?? '', PORT: '0', ADMIN_PORT: 'off', LOG_FORMAT: 'json' },
     });
     const url = await listening(child);
