@@ -1,5 +1,10 @@
 // Prepared answers: status, headers and body bytes computed once, when a config is compiled.
 
+import type { DiscoveryQuery } from './query.js';
+import type { RedirectTarget } from './table.js';
+
+const NO_BODY = Buffer.alloc(0);
+
 export interface PreparedResponse {
   readonly status: number;
   /** Complete header set, lower-case names, Content-Length included. */
@@ -11,10 +16,24 @@ export interface PreparedResponse {
    * Fastify would append `; charset=utf-8` to the Content-Type of a string body.
    */
   readonly bytes: Buffer;
+  /** `headers` flattened to [name, value, …], the form node:http writes without copying. */
+  readonly rawHeaders: readonly string[];
 }
 
-import type { DiscoveryQuery } from './query.js';
-import type { RedirectTarget } from './table.js';
+/** A prepared answer from its status, complete headers and body text. */
+export function preparedResponse(
+  status: number,
+  headers: Readonly<Record<string, string>>,
+  body: string,
+): PreparedResponse {
+  return {
+    status,
+    headers,
+    body,
+    bytes: body === '' ? NO_BODY : Buffer.from(body, 'utf8'),
+    rawHeaders: Object.entries(headers).flat(),
+  };
+}
 
 export type EnrollVersion = 'mdm-byod' | 'mdm-adde';
 
@@ -40,17 +59,11 @@ export function prepare(
   baseHeaders: Readonly<Record<string, string>>,
 ): PreparedResponse {
   const body = JSON.stringify(document);
-  const bytes = Buffer.from(body, 'utf8');
-  return {
+  return preparedResponse(
     status,
-    headers: {
-      ...baseHeaders,
-      ...JSON_HEADERS,
-      'content-length': String(bytes.length),
-    },
+    { ...baseHeaders, ...JSON_HEADERS, 'content-length': String(Buffer.byteLength(body, 'utf8')) },
     body,
-    bytes,
-  };
+  );
 }
 
 /**
@@ -85,8 +98,6 @@ export const ERROR_DOCUMENTS = {
   tooManyRequests: { code: 'too_many_requests', message: 'Too many requests; retry later' },
 } as const;
 
-const NO_BODY = Buffer.alloc(0);
-
 /**
  * A redirect whose target carries the request's user-identifier and model-family, merged with the
  * target's own query (the request's values win): the device follows redirects but does not
@@ -104,10 +115,9 @@ export function redirectResponse(target: RedirectTarget, query: DiscoveryQuery):
     if (value !== undefined) pairs.push(`${key}=${encodeURIComponent(value)}`);
   }
   const location = pairs.length === 0 ? target.base : `${target.base}?${pairs.join('&')}`;
-  return {
-    status: target.status,
-    headers: { ...target.headers, location, 'content-length': '0' },
-    body: '',
-    bytes: NO_BODY,
-  };
+  return preparedResponse(
+    target.status,
+    { ...target.headers, location, 'content-length': '0' },
+    '',
+  );
 }

@@ -114,11 +114,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
       sendPrepared(reply, withBody);
     } else if (limiter !== undefined) {
       const wait = limiter.hit(request.ip);
-      if (wait > 0)
-        sendPrepared(reply, {
-          ...fixed.tooManyRequests,
-          headers: { ...fixed.tooManyRequests.headers, 'retry-after': String(wait) },
-        });
+      if (wait > 0) sendPrepared(reply, fixed.tooManyRequests, { 'retry-after': String(wait) });
     }
     done();
   });

@@ -1,7 +1,7 @@
 // The service's pino logger: JSON lines, one per discovery request, with no e-mail address in clear text.
 import { createHmac, randomBytes } from 'node:crypto';
+import { createRequire } from 'node:module';
 import { type DestinationStream, type Logger, pino, stdSerializers } from 'pino';
-import pretty from 'pino-pretty';
 
 export interface LoggerOptions {
   readonly level: string;
@@ -18,18 +18,46 @@ export function scrubEmails(text: string): string {
   return text.replace(EMAIL, '[email]');
 }
 
+/** The message of the one line per discovery request (http/routes/discovery.ts). */
+export const REQUEST_MESSAGE = 'discovery';
+// pino writes `msg` last, so a request line ends with exactly this.
+const REQUEST_LINE_END = `"msg":"${REQUEST_MESSAGE}"}\n`;
+
+let stdout: DestinationStream | undefined;
+
+/**
+ * Standard output for JSON lines. Per-request lines are gathered into writes of about 4 KiB (one
+ * system call for a dozen lines instead of one each) and written at the latest a second later
+ * or when the process exits; every other line is written at once, with whatever is gathered
+ * before it, so order is kept. Writes stay synchronous: memory stays bounded under a flood
+ * (BASELINE.md). One per process, whatever the number of loggers.
+ */
+function stdoutLines(): DestinationStream {
+  if (stdout === undefined) {
+    const out = pino.destination({ dest: 1, sync: true, minLength: 4096, periodicFlush: 1000 });
+    process.once('exit', () => out.flushSync());
+    stdout = {
+      write(line: string) {
+        out.write(line);
+        if (!line.endsWith(REQUEST_LINE_END)) out.flush();
+      },
+    };
+  }
+  return stdout;
+}
+
 export function createLogger(options: LoggerOptions): Logger {
   const destination =
     options.destination ??
     (options.format === 'pretty'
-      ? pretty({
+      ? // Loaded only for a terminal: it is not needed, nor its start-up time paid, in production.
+        (createRequire(import.meta.url)('pino-pretty') as typeof import('pino-pretty'))({
           colorize: true,
           sync: true,
           translateTime: 'SYS:HH:MM:ss.l',
           ignore: 'pid,hostname',
         })
-      : // Synchronous writes keep memory bounded under a flood (BASELINE.md).
-        pino.destination({ dest: 1, sync: true }));
+      : stdoutLines());
   return pino(
     {
       level: options.level,

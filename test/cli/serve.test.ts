@@ -36,6 +36,34 @@ describe('mdm-discovery serve', () => {
     expect((await done).code).toBe(0);
   });
 
+  it('writes request lines in batches, within a second, and loses none at exit', async () => {
+    const child = startCli(['serve'], { PORT: '0' });
+    const done = finished(child);
+    let out = '';
+    child.stdout?.on('data', (d: Buffer) => {
+      out += d.toString();
+    });
+    const url = await listening(child);
+    const ask = () =>
+      request(`${url}/.well-known/com.apple.remotemanagement?model-family=iPad`, {
+        headers: { host: 'contoso.example' },
+      }).then((res) => res.body.text());
+    const lines = () => out.split('\n').filter((line) => line.includes('"msg":"discovery"'));
+    // A handful of lines stays under the 4 KiB batch: it is written by the one-second flush.
+    await Promise.all(Array.from({ length: 5 }, ask));
+    const until = Date.now() + 5000;
+    while (lines().length < 5 && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
+    expect(lines()).toHaveLength(5);
+    // These are still gathered when SIGTERM comes: the exit writes them, before "stopped".
+    await Promise.all(Array.from({ length: 3 }, ask));
+    child.kill('SIGTERM');
+    const result = await done;
+    expect(result.code).toBe(0);
+    const all = result.stdout.split('\n').filter(Boolean);
+    expect(all.filter((line) => line.includes('"msg":"discovery"'))).toHaveLength(8);
+    expect(all.at(-1)).toContain('"msg":"stopped"');
+  });
+
   it('refuses an invalid config: prints every error with file and line, exits 1, never listens', async () => {
     const file = join(dir, 'bad.json');
     await writeFile(
