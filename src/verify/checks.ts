@@ -1,5 +1,8 @@
 // What verify reports: one verdict per check, each with what was seen and the fix.
 
+/** The device families `verify` asks as when none is given. */
+export const DEFAULT_FAMILIES = ['iPhone', 'iPad', 'Mac'] as const;
+
 export type Verdict = 'pass' | 'warn' | 'fail' | 'info';
 
 export interface Check {

@@ -1,6 +1,7 @@
 // verify: ask a live domain the way an Apple device does, and say what would fail and why.
 import type { Agent } from 'undici';
-import { APPLE_TLS_NOTE, type Check, check } from './checks.js';
+import { APPLE_TLS_NOTE, type Check, check, DEFAULT_FAMILIES } from './checks.js';
+
 import {
   type Answer,
   bodyChecks,
@@ -17,7 +18,6 @@ import { dispatcher, type NetOptions, probeTls, resolveHost } from './net.js';
 import { probeBaseUrl } from './probe.js';
 
 export const WELL_KNOWN = '/.well-known/com.apple.remotemanagement';
-export const DEFAULT_FAMILIES = ['iPhone', 'iPad', 'Mac'] as const;
 const MAX_REDIRECTS = 5;
 
 export interface VerifyOptions extends NetOptions {

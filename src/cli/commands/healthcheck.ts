@@ -1,5 +1,4 @@
 // `mdm-discovery healthcheck`: for a container HEALTHCHECK with no curl in the image.
-import { request } from 'undici';
 import { adminReadyUrl } from '../../server.js';
 import { parse, UsageError } from '../args.js';
 import type { Command } from '../run.js';
@@ -25,6 +24,7 @@ export const healthcheckCommand: Command = {
       return 2;
     }
     try {
+      const { request } = await import('undici');
       const res = await request(url, { headersTimeout: 2000, bodyTimeout: 2000 });
       await res.body.text();
       if (res.statusCode === 200) return 0;

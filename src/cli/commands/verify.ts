@@ -1,9 +1,8 @@
 // `mdm-discovery verify`: what an Apple device would get from a live domain, and why it would fail.
 import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
-import { parseResolve } from '../../verify/net.js';
-import { renderReport } from '../../verify/render.js';
-import { DEFAULT_FAMILIES, VerifyTargetError, verify } from '../../verify/verify.js';
+import { DEFAULT_FAMILIES } from '../../verify/checks.js';
+import type { Report, VerifyOptions } from '../../verify/verify.js';
 import { parse, UsageError } from '../args.js';
 import type { Command } from '../run.js';
 
@@ -34,7 +33,7 @@ export const verifyCommand: Command = {
   summary: 'check a live domain the way an Apple device asks, and say what fails',
   usage: USAGE,
   async run(args, io) {
-    let options: Parameters<typeof verify>[1];
+    let options: VerifyOptions;
     let target: string;
     let json: boolean;
     try {
@@ -53,6 +52,8 @@ export const verifyCommand: Command = {
       const timeout = optionsSchema.safeParse({ timeout: values.timeout });
       if (!timeout.success)
         throw new UsageError(timeout.error.issues[0]?.message ?? 'bad --timeout');
+      // Loaded here, not at start-up: undici and the checks are only for this command.
+      const { parseResolve } = await import('../../verify/net.js');
       const resolve = (values.resolve ?? []).map((text) => {
         const parsed = parseResolve(text);
         if (!parsed) throw new UsageError(`--resolve "${text}" is not HOST:PORT:ADDRESS`);
@@ -78,7 +79,9 @@ export const verifyCommand: Command = {
       io.stderr.write(`mdm-discovery verify: ${error.message}\n\n${USAGE}`);
       return 2;
     }
-    let report: Awaited<ReturnType<typeof verify>>;
+    const { VerifyTargetError, verify } = await import('../../verify/verify.js');
+    const { renderReport } = await import('../../verify/render.js');
+    let report: Report;
     try {
       report = await verify(target, options);
     } catch (error) {
