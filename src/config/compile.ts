@@ -4,7 +4,7 @@ import {
   ERROR_DOCUMENTS,
   failedDocument,
   type PreparedResponse,
-  prepare,
+  preparer,
   serversDocument,
 } from '../discovery/response.js';
 import type { CompiledAction, CompiledTenant, RoutingTable } from '../discovery/table.js';
@@ -19,17 +19,18 @@ type Headers = Readonly<Record<string, string>>;
  * headers every answer carries.
  */
 export function compileConfig(config: Config, baseHeaders: Headers = {}): RoutingTable {
-  const notFound = prepare(404, ERROR_DOCUMENTS.notFound, baseHeaders);
+  const prepare = preparer(baseHeaders);
+  const notFound = prepare(404, ERROR_DOCUMENTS.notFound);
   const exact = new Map<string, CompiledTenant>();
   const wildcard = new Map<string, CompiledTenant>();
   for (const tenant of config.tenants) {
     const compiled: CompiledTenant = {
       name: tenant.name,
-      action: compileAction(tenant.action, baseHeaders, notFound),
+      action: compileAction(tenant.action, prepare, baseHeaders, notFound),
       rules: tenant.rules.map((rule) => ({
         name: rule.name,
         conditions: compileConditions(rule, config.userLists),
-        action: compileAction(rule.action, baseHeaders, notFound),
+        action: compileAction(rule.action, prepare, baseHeaders, notFound),
       })),
     };
     for (const domain of tenant.domains) {
@@ -42,22 +43,23 @@ export function compileConfig(config: Config, baseHeaders: Headers = {}): Routin
     wildcard,
     serviceHosts: new Set(config.serviceHosts),
     notFound,
-    badQuery: prepare(400, ERROR_DOCUMENTS.badQuery, baseHeaders),
+    badQuery: prepare(400, ERROR_DOCUMENTS.badQuery),
   };
 }
 
 function compileAction(
   action: Action,
+  prepare: ReturnType<typeof preparer>,
   headers: Headers,
   notFound: PreparedResponse,
 ): CompiledAction {
   switch (action.kind) {
     case 'enroll':
-      return { outcome: 'enroll', response: prepare(200, serversDocument(action.server), headers) };
+      return { outcome: 'enroll', response: prepare(200, serversDocument(action.server)) };
     case 'reject':
       return {
         outcome: 'reject',
-        response: prepare(403, failedDocument(action.message, action.description), headers),
+        response: prepare(403, failedDocument(action.message, action.description)),
       };
     case 'notFound':
       // The same bytes as an unknown host: a deliberate 404 reveals nothing either.

@@ -64,3 +64,37 @@ describe('decide', () => {
     expect(a.query).toEqual({ userIdentifier: undefined, modelFamily: 'Mac' });
   });
 });
+
+describe('compiled answers', () => {
+  const jamf = (host: string) => ({ jamf: { url: `https://${host}` } });
+  const shared = compileConfig(
+    configOf({
+      tenants: [
+        { name: 'a', domains: ['a.example'], enroll: jamf('mdm-1.example') },
+        { name: 'b', domains: ['b.example'], enroll: jamf('mdm-1.example') },
+        { name: 'c', domains: ['c.example'], enroll: jamf('mdm-2.example') },
+        { name: 'd', domains: ['d.example'], enroll: jamf('mdm-22.example') },
+      ],
+    }),
+    { 'x-frame-options': 'DENY' },
+  );
+  const answer = (host: string) => decide(shared, { host, search: '' }).response;
+
+  it('are one object per distinct answer, however many tenants give it', () => {
+    expect(answer('a.example')).toBe(answer('b.example'));
+    expect(answer('a.example')).not.toBe(answer('c.example'));
+    expect(answer('c.example').body).toContain('mdm-2.example');
+  });
+
+  it('share one header set per body length, and carry exactly their own length', () => {
+    expect(answer('c.example').headers).toBe(answer('a.example').headers);
+    expect(answer('d.example').headers).not.toBe(answer('a.example').headers);
+    for (const host of ['a.example', 'c.example', 'd.example']) {
+      const { headers, rawHeaders, body, bytes } = answer(host);
+      expect(headers['content-length']).toBe(String(Buffer.byteLength(body)));
+      expect(bytes.equals(Buffer.from(body))).toBe(true);
+      expect(rawHeaders).toEqual(Object.entries(headers).flat());
+      expect(headers['x-frame-options']).toBe('DENY');
+    }
+  });
+});
