@@ -62,7 +62,7 @@ export const envSchema = z
       .default('info'),
     /** A JSON file or a directory of them; unset means the embedded demo config. */
     MDM_DISCOVERY_CONFIG: z.string().min(1).optional(),
-    /** Key of the HMAC that stands in for user-identifier in logs; random per process when unset. */
+    /** Key of the keyed hash that stands in for user-identifier in logs; random per process when unset. */
     LOG_HASH_KEY: z
       .string()
       .min(16, { error: 'must be at least 16 characters (use: openssl rand -hex 32)' })
