@@ -10,6 +10,7 @@ import { discoveryRoutes } from './routes/discovery.js';
 import { healthRoutes } from './routes/health.js';
 import { securityHeaders } from './security-headers.js';
 import { TLS_SETTINGS } from './tls.js';
+import { type TrustProxy, trustFunction } from './trust.js';
 
 export interface AppOptions {
   readonly config: Config;
@@ -20,7 +21,7 @@ export interface AppOptions {
   /** Serve HTTPS directly (PEM key and certificate chain); plain HTTP behind a proxy when absent. */
   readonly https?: { readonly key: string; readonly cert: string };
   /** Which peers' X-Forwarded-* headers to believe: false, a hop count, or addresses/CIDRs. */
-  readonly trustProxy?: boolean | number | readonly string[];
+  readonly trustProxy?: TrustProxy;
   readonly limits?: Partial<Limits>;
   /** Counts every discovery request; none in most tests. */
   readonly metrics?: Metrics;
@@ -87,10 +88,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     },
     // No endpoint takes a body; what a client sends anyway is capped.
     bodyLimit: 1024,
-    // A hop count is supported by Fastify (proxy-addr) though its types list only the other forms.
-    trustProxy: ((Array.isArray(options.trustProxy)
-      ? [...options.trustProxy]
-      : options.trustProxy) ?? false) as boolean | string[],
+    trustProxy: trustFunction(options.trustProxy ?? false),
     routerOptions: {
       // The discovery route reads its two parameters itself (discovery/query.ts); nothing else
       // takes a query, so Fastify is spared parsing one on every request.

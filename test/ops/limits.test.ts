@@ -25,6 +25,42 @@ describe('behind a proxy', () => {
     await app.close();
   });
 
+  it('with a hop count, believes that many proxies in front of it', async () => {
+    const app = await appWith(undefined, { trustProxy: 1, limits: { rateLimitPerMinute: 1 } });
+    const from = (client: string) =>
+      app.inject({
+        url: WELL_KNOWN,
+        headers: {
+          host: 'discovery.internal',
+          'x-forwarded-host': 'contoso.example',
+          'x-forwarded-for': client,
+        },
+        remoteAddress: '10.9.9.9',
+      });
+    // The host comes from X-Forwarded-Host; the limit counts the forwarded client, not the proxy.
+    expect((await from('198.51.100.1')).statusCode).toBe(200);
+    expect((await from('198.51.100.2')).statusCode).toBe(200);
+    expect((await from('198.51.100.1')).statusCode).toBe(429);
+    await app.close();
+  });
+
+  it('keeps its answer for an address when asked again (trust decisions are remembered)', async () => {
+    const app = await appWith(undefined, { trustProxy: ['10.0.0.0/8', '2001:db8::/32'] });
+    const ask = (remoteAddress: string) =>
+      app.inject({
+        url: WELL_KNOWN,
+        headers: { host: 'discovery.internal', 'x-forwarded-host': 'contoso.example' },
+        remoteAddress,
+      });
+    for (let round = 0; round < 3; round++) {
+      expect((await ask('10.1.2.3')).statusCode).toBe(200);
+      expect((await ask('2001:db8::1')).statusCode).toBe(200);
+      expect((await ask('11.1.2.3')).statusCode).toBe(404);
+      expect((await ask('2001:db9::1')).statusCode).toBe(404);
+    }
+    await app.close();
+  });
+
   it('ignores forwarded headers entirely when TRUST_PROXY is off', async () => {
     const app = await appWith();
     const res = await app.inject({
