@@ -123,7 +123,11 @@ function compileConditions(rule: RuleConfig, lists: Config['userLists']): Condit
     const name = rule.name;
     conditions.push({
       label: `percent ${when.percent}`,
-      test: (input) => input.user !== undefined && percentBucket(name, input.user) < limit,
+      // 100 % holds for everyone with a user-identifier: no bucket to compute.
+      test:
+        limit >= 10_000
+          ? (input) => input.user !== undefined
+          : (input) => input.user !== undefined && percentBucket(name, input.user) < limit,
     });
   }
   return conditions;

@@ -98,3 +98,40 @@ describe('compiled answers', () => {
     }
   });
 });
+
+describe('percent rules', () => {
+  const rollout = (percent: number) =>
+    compileConfig(
+      configOf({
+        tenants: [
+          {
+            name: 't',
+            domains: ['t.example'],
+            enroll: { fleet: { url: 'https://old.example' } },
+            rules: [
+              { name: 'all', when: { percent }, enroll: { fleet: { url: 'https://new.example' } } },
+            ],
+          },
+        ],
+      }),
+    );
+  const ruleFor = (table: ReturnType<typeof compileConfig>, search: string) =>
+    decide(table, { host: 't.example', search }).rule;
+
+  it('at 100, take everyone who sends a user-identifier, and no one who does not', () => {
+    const all = rollout(100);
+    for (let i = 0; i < 200; i++)
+      expect(ruleFor(all, `user-identifier=u${i}@t.example`)).toBe('all');
+    expect(ruleFor(all, 'model-family=iPhone')).toBeUndefined();
+  });
+
+  it('at 50, take about half, each person always the same way', () => {
+    const half = rollout(50);
+    const taken = Array.from({ length: 1000 }, (_, i) => `user-identifier=u${i}@t.example`).filter(
+      (search) => ruleFor(half, search) === 'all',
+    );
+    expect(taken.length).toBeGreaterThan(420);
+    expect(taken.length).toBeLessThan(580);
+    for (const search of taken.slice(0, 20)) expect(ruleFor(half, search)).toBe('all');
+  });
+});
