@@ -4,6 +4,7 @@ import { compileConfig } from '../config/compile.js';
 import type { Config } from '../config/load.js';
 import type { Metrics } from '../ops/metrics.js';
 import { createRateLimiter } from '../ops/rate-limit.js';
+import { trackConnections } from './connections.js';
 import { userFingerprinter } from './logger.js';
 import { fixedResponses, sendPrepared } from './responses.js';
 import { discoveryRoutes } from './routes/discovery.js';
@@ -88,6 +89,9 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     },
     // No endpoint takes a body; what a client sends anyway is capped.
     bodyLimit: 1024,
+    // While shutting down, a request on a connection already open gets its normal answer (with
+    // Connection: close, below), not a 503: the service can still answer it.
+    return503OnClosing: false,
     trustProxy: trustFunction(options.trustProxy ?? false),
     routerOptions: {
       // The discovery route reads its two parameters itself (discovery/query.ts); nothing else
@@ -100,19 +104,34 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     },
   }) as unknown as FastifyInstance;
 
+  const connections = trackConnections(app.server, {
+    headersTimeoutMs: Math.min(limits.headersTimeoutMs, limits.requestTimeoutMs),
+    secure: options.https !== undefined,
+  });
+
   const limiter =
     limits.rateLimitPerMinute > 0 ? createRateLimiter(limits.rateLimitPerMinute) : undefined;
   const tooLong = fixed.clientError(414);
   const withBody = fixed.clientError(413);
+  let draining = false;
+  app.addHook('preClose', async () => {
+    draining = true;
+    await connections.drain();
+  });
   app.addHook('onRequest', (request, reply, done) => {
     const raw = request.raw;
+    connections.touch(raw.socket);
+    // Shutting down: answer, then close the connection, so that the drain ends.
+    if (draining) reply.raw.shouldKeepAlive = false;
     if ((raw.url?.length ?? 0) > limits.maxUrlLength) {
       sendPrepared(reply, tooLong);
     } else if ((raw.method === 'GET' || raw.method === 'HEAD') && hasBody(raw.headers)) {
       sendPrepared(reply, withBody);
-    } else if (limiter !== undefined) {
-      const wait = limiter.hit(request.ip);
+    } else {
+      const wait = limiter?.hit(request.ip) ?? 0;
       if (wait > 0) sendPrepared(reply, fixed.tooManyRequests, { 'retry-after': String(wait) });
+      // Any other path, whatever the method: the one 404, before any body is read or parsed.
+      else if (request.is404) sendPrepared(reply, fixed.notFound);
     }
     done();
   });

@@ -1,0 +1,66 @@
+// The listener's connections: silent ones closed, and a shutdown that lets the clients' next
+// requests in rather than cutting them.
+import type { Server } from 'node:http';
+import { Server as NetServer, type Socket } from 'node:net';
+
+/** A connection with no request for this long counts as idle when draining. */
+const QUIET_MS = 250;
+/** The drain waits at most this long for busy connections before Node closes what is left. */
+const LINGER_MS = 2000;
+
+const lastRequest = Symbol('lastRequest');
+type Tracked = Socket & { [lastRequest]?: number };
+
+export interface Connections {
+  /** Notes a request on the socket (it is busy, not idle). */
+  touch(socket: Socket): void;
+  /**
+   * Stops accepting connections, then closes each open one once it has been quiet for a moment;
+   * busy ones end themselves, as every answer from now on carries Connection: close. Node's own
+   * close would cut every connection idle at that instant, including those whose next request
+   * is already on its way (with busy clients, nearly all of them: test/ops/tls-shutdown.test.ts,
+   * npm run soak).
+   */
+  drain(): Promise<void>;
+}
+
+export function trackConnections(
+  server: Server,
+  options: { readonly headersTimeoutMs: number; readonly secure: boolean },
+): Connections {
+  const open = new Set<Tracked>();
+  server.on(options.secure ? 'secureConnection' : 'connection', (socket: Tracked) => {
+    socket[lastRequest] = Date.now();
+    open.add(socket);
+    // Node closes a connection that starts a request and stalls (408), but with
+    // connectionsCheckingInterval set it never times out one that sends nothing at all (Node 20
+    // and 24; test/security/socket.test.ts). Such a connection is closed here once the headers
+    // timeout has passed, so that idle sockets cannot pile up.
+    const timer = setTimeout(() => {
+      if (socket.bytesRead === 0) socket.destroy();
+    }, options.headersTimeoutMs);
+    timer.unref();
+    socket.once('close', () => {
+      clearTimeout(timer);
+      open.delete(socket);
+    });
+  });
+  return {
+    touch(socket) {
+      (socket as Tracked)[lastRequest] = Date.now();
+    },
+    async drain() {
+      // net's close, not http's: http's would first close every connection idle at this instant.
+      if (server.listening) NetServer.prototype.close.call(server);
+      const until = Date.now() + LINGER_MS;
+      while (open.size > 0 && Date.now() < until) {
+        const now = Date.now();
+        for (const socket of open) {
+          const busy = (socket as { _httpMessage?: unknown })._httpMessage != null;
+          if (!busy && now - (socket[lastRequest] ?? 0) >= QUIET_MS) socket.destroy();
+        }
+        await new Promise((resolve) => setTimeout(resolve, 25));
+      }
+    },
+  };
+}
