@@ -319,6 +319,8 @@ interface Row {
   service: Run;
   baseline: Run;
   unexpected: number;
+  /** The 1-tenant service, in the same rounds (scenarios on other configs). */
+  reference?: Run;
 }
 const rows: Row[] = [];
 const startup: Record<string, Service> = {};
@@ -328,6 +330,11 @@ for (const scenario of scenarios) {
   const key = `${scenario.config} ${JSON.stringify(scenario.env ?? {})}`;
   groups.set(key, [...(groups.get(key) ?? []), scenario]);
 }
+// The 1-tenant service in production settings, kept running: scenarios on other configs measure
+// it in the same rounds, so that "÷ 1 tenant" compares two services measured side by side, not
+// minutes apart on a machine whose speed drifts.
+const oneScenario = scenarios[0] as Scenario;
+const reference = await startService(configs.one);
 for (const group of groups.values()) {
   const first = group[0] as Scenario;
   const service = await startService(configs[first.config], first.env);
@@ -338,9 +345,13 @@ for (const group of groups.values()) {
     wrk(baseline.port, scenario, 2);
     const a: Run[] = [];
     const b: Run[] = [];
+    const c: Run[] = [];
+    const againstReference = scenario.config !== 'one';
+    if (againstReference) wrk(reference.port, oneScenario, 2);
     for (let r = 0; r < ROUNDS; r++) {
       a.push(wrk(service.port, scenario, SECONDS));
       b.push(wrk(baseline.port, scenario, SECONDS));
+      if (againstReference) c.push(wrk(reference.port, oneScenario, SECONDS));
     }
     await stop(baseline.child);
     const pick = (runs: Run[]): Run => ({
@@ -349,11 +360,12 @@ for (const group of groups.values()) {
       p99: median(runs.map((x) => x.p99)),
       unexpected: runs.reduce((n, x) => n + x.unexpected, 0),
     });
-    const row = {
+    const row: Row = {
       scenario: scenario.name,
       service: pick(a),
       baseline: pick(b),
       unexpected: pick(a).unexpected,
+      ...(againstReference ? { reference: pick(c) } : {}),
     };
     rows.push(row);
     console.log(
@@ -362,16 +374,20 @@ for (const group of groups.values()) {
   }
   await stop(service.child);
 }
+await stop(reference.child);
 rmSync(work, { recursive: true, force: true });
 
-const one = rows.find((r) => r.scenario === '1 tenant')?.service.rps ?? Number.NaN;
+// Against the 1-tenant service measured in the same rounds where there is one (other configs);
+// for the 1-tenant config's own variants, against its 1-tenant row, measured just before.
+const oneRps = rows.find((r) => r.scenario === oneScenario.name)?.service.rps ?? Number.NaN;
+const perOne = (r: Row) => r.service.rps / (r.reference?.rps ?? oneRps);
 const fmt = (n: number) => Math.round(n).toLocaleString('en');
 const table = [
-  '| scenario | service req/s | p50 ms | p99 ms | baseline req/s | ÷ baseline | ÷ 1 tenant | unexpected answers |',
+  '| scenario | service req/s | p50 ms | p99 ms | baseline req/s | ÷ baseline | ÷ 1 tenant, same rounds | unexpected answers |',
   '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
   ...rows.map(
     (r) =>
-      `| ${r.scenario} | ${fmt(r.service.rps)} | ${r.service.p50.toFixed(2)} | ${r.service.p99.toFixed(2)} | ${fmt(r.baseline.rps)} | ${(r.service.rps / r.baseline.rps).toFixed(2)} | ${(r.service.rps / one).toFixed(2)} | ${r.unexpected} |`,
+      `| ${r.scenario} | ${fmt(r.service.rps)} | ${r.service.p50.toFixed(2)} | ${r.service.p99.toFixed(2)} | ${fmt(r.baseline.rps)} | ${(r.service.rps / r.baseline.rps).toFixed(2)} | ${perOne(r).toFixed(2)} | ${r.unexpected} |`,
   ),
 ];
 const start = [
@@ -387,7 +403,8 @@ const report = `# Benchmarks
 
 Written by \`npm run bench\` (bench/http.ts) on ${new Date().toISOString().slice(0, 10)}: ${machine}.
 Service and baseline ${hasTaskset ? 'pinned to CPU 0, wrk to CPU 1' : 'unpinned (no taskset)'}; \`wrk -t1 -c${CONNECTIONS}\`, a 2 s warm-up, then
-${ROUNDS} interleaved rounds of ${SECONDS} s each (service, baseline, service, …); medians.
+${ROUNDS} interleaved rounds of ${SECONDS} s each (service, baseline, service, …; for 10,000 and
+100,000 tenants the 1-tenant service joins each round, for "÷ 1 tenant"); medians.
 
 The service runs as shipped for production: the built JS, \`LOG_LEVEL=info\` (one JSON line per
 request, written synchronously to a file), helmet's headers, Prometheus metrics, and the
