@@ -48,18 +48,25 @@ function handshake(port: number, options: Partial<ConnectionOptions> = {}) {
   });
 }
 
+/** The real server serving HTTPS with a fresh leaf for contoso.example, its files named `name`-*.pem. */
+async function startHttps(name: string, env: Record<string, string> = {}) {
+  const cert = join(dir, `${name}-cert.pem`);
+  const key = join(dir, `${name}-key.pem`);
+  const leaf = pki.leaf(['contoso.example']);
+  await writeFile(cert, leaf.cert);
+  await writeFile(key, leaf.key);
+  const server = await startCaptured(undefined, {
+    TLS_CERT_FILE: cert,
+    TLS_KEY_FILE: key,
+    WATCH_CONFIG: 'false',
+    ...env,
+  });
+  return { server, cert, key };
+}
+
 describe('HTTPS served directly (TLS_CERT_FILE, TLS_KEY_FILE)', () => {
   it('negotiates TLS 1.2+ with forward-secret AEAD suites only, and picks up a renewed certificate', async () => {
-    const first = pki.leaf(['contoso.example']);
-    const cert = join(dir, 'cert.pem');
-    const key = join(dir, 'key.pem');
-    await writeFile(cert, first.cert);
-    await writeFile(key, first.key);
-    const server = await startCaptured(undefined, {
-      TLS_CERT_FILE: cert,
-      TLS_KEY_FILE: key,
-      WATCH_CONFIG: 'false',
-    });
+    const { server, cert, key } = await startHttps('renewal');
     try {
       const port = Number(new URL(server.url).port);
       expect(server.url).toMatch(/^https:/);
@@ -101,17 +108,7 @@ describe('HTTPS served directly (TLS_CERT_FILE, TLS_KEY_FILE)', () => {
 
 describe('silent connections', () => {
   it('closes a TLS connection that completes its handshake and never sends a request', async () => {
-    const leaf = pki.leaf(['contoso.example']);
-    const cert = join(dir, 'silent-cert.pem');
-    const key = join(dir, 'silent-key.pem');
-    await writeFile(cert, leaf.cert);
-    await writeFile(key, leaf.key);
-    const server = await startCaptured(undefined, {
-      TLS_CERT_FILE: cert,
-      TLS_KEY_FILE: key,
-      WATCH_CONFIG: 'false',
-      HEADERS_TIMEOUT_MS: '1000',
-    });
+    const { server } = await startHttps('silent', { HEADERS_TIMEOUT_MS: '1000' });
     try {
       const started = Date.now();
       const closedAfter = await new Promise<number>((resolve) => {
