@@ -113,16 +113,12 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     limits.rateLimitPerMinute > 0 ? createRateLimiter(limits.rateLimitPerMinute) : undefined;
   const tooLong = fixed.clientError(414);
   const withBody = fixed.clientError(413);
-  let draining = false;
-  app.addHook('preClose', async () => {
-    draining = true;
-    await connections.drain();
-  });
+  app.addHook('preClose', () => connections.drain());
   app.addHook('onRequest', (request, reply, done) => {
     const raw = request.raw;
     connections.touch(raw.socket);
     // Shutting down: answer, then close the connection, so that the drain ends.
-    if (draining) reply.raw.shouldKeepAlive = false;
+    if (connections.draining) reply.raw.shouldKeepAlive = false;
     if ((raw.url?.length ?? 0) > limits.maxUrlLength) {
       sendPrepared(reply, tooLong);
     } else if ((raw.method === 'GET' || raw.method === 'HEAD') && hasBody(raw.headers)) {

@@ -12,6 +12,8 @@ const lastRequest = Symbol('lastRequest');
 type Tracked = Socket & { [lastRequest]?: number };
 
 export interface Connections {
+  /** True once drain() has begun: answers should then close their connection. */
+  readonly draining: boolean;
   /** Notes a request on the socket (it is busy, not idle). */
   touch(socket: Socket): void;
   /**
@@ -29,6 +31,7 @@ export function trackConnections(
   options: { readonly headersTimeoutMs: number; readonly secure: boolean },
 ): Connections {
   const open = new Set<Tracked>();
+  let draining = false;
   server.on(options.secure ? 'secureConnection' : 'connection', (socket: Tracked) => {
     socket[lastRequest] = Date.now();
     open.add(socket);
@@ -46,10 +49,14 @@ export function trackConnections(
     });
   });
   return {
+    get draining() {
+      return draining;
+    },
     touch(socket) {
       (socket as Tracked)[lastRequest] = Date.now();
     },
     async drain() {
+      draining = true;
       // net's close, not http's: http's would first close every connection idle at this instant.
       if (server.listening) NetServer.prototype.close.call(server);
       const until = Date.now() + LINGER_MS;

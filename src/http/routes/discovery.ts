@@ -53,12 +53,13 @@ export async function discoveryRoutes(app: FastifyInstance, options: DiscoveryRo
         search: q === -1 ? '' : url.slice(q + 1),
       });
       // The hot path: precomputed bytes straight to the socket, then the metrics and the log line,
-      // without Fastify's send and onResponse machinery (docs/BENCHMARKS.md says what this bought).
+      // without Fastify's send and onResponse machinery (docs/PERFORMANCE.md says what this bought).
       reply.hijack();
       writePrepared(reply.raw, decision.response);
       const status = decision.response.status;
-      metrics?.request(decision.tenant, decision.outcome, status, reply.elapsedTime / 1000);
-      if (logRequests) logDecision(request, decision, status, reply.elapsedTime);
+      const ms = reply.elapsedTime;
+      metrics?.request(decision.tenant, decision.outcome, status, ms / 1000);
+      if (logRequests) logDecision(request, decision, status, ms);
     },
   });
 
