@@ -1,28 +1,81 @@
-// One HTTP exchange through undici, read whole; errors described by their code.
-import { type Agent, request } from 'undici';
+// One HTTP exchange through undici, within a deadline and a size cap; errors described for people.
+import type { Agent } from 'undici';
+import { request } from 'undici';
 import { VERSION } from '../version.js';
 import type { Answer } from './evaluate.js';
 
+/** A discovery answer is a few hundred bytes; a body past this is not read further. */
+export const MAX_BODY_BYTES = 256 * 1024;
+
+export interface Client {
+  readonly agent: Agent;
+  /** Each exchange, headers and body, ends within this time (a server that drips is cut off). */
+  readonly timeoutMs: number;
+  /** Aborts when the whole run's deadline has passed. */
+  readonly deadline: AbortSignal;
+}
+
+/** An error of verify's own making; its message is the description. */
+export class FetchError extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
 export async function fetchAnswer(
-  agent: Agent,
+  client: Client,
   url: URL,
   method: 'GET' | 'HEAD' | 'POST',
   body?: string,
 ): Promise<Answer> {
-  const res = await request(url, {
-    method,
-    dispatcher: agent,
-    headers: {
-      'user-agent': `mdm-discovery-verify/${VERSION}`,
-      ...(body === undefined ? {} : { 'content-type': 'application/xml' }),
-    },
-    ...(body === undefined ? {} : { body }),
-  });
-  const bytes = Buffer.from(await res.body.arrayBuffer());
-  return { status: res.statusCode, headers: res.headers, body: bytes };
+  const signal = AbortSignal.any([client.deadline, AbortSignal.timeout(client.timeoutMs)]);
+  try {
+    const res = await request(url, {
+      method,
+      dispatcher: client.agent,
+      signal,
+      headers: {
+        'user-agent': `mdm-discovery-verify/${VERSION}`,
+        ...(body === undefined ? {} : { 'content-type': 'application/xml' }),
+      },
+      ...(body === undefined ? {} : { body }),
+    });
+    const chunks: Buffer[] = [];
+    let size = 0;
+    for await (const chunk of res.body) {
+      size += (chunk as Buffer).length;
+      if (size > MAX_BODY_BYTES) {
+        res.body.destroy();
+        throw new FetchError(
+          'MDM_BODY_TOO_LARGE',
+          `the body is larger than ${MAX_BODY_BYTES / 1024} KiB; a discovery answer is a few hundred bytes`,
+        );
+      }
+      chunks.push(chunk as Buffer);
+    }
+    return { status: res.statusCode, headers: res.headers, body: Buffer.concat(chunks) };
+  } catch (error) {
+    if (error instanceof FetchError) throw error;
+    if (client.deadline.aborted) {
+      throw new FetchError('MDM_DEADLINE', 'the run took longer than --deadline');
+    }
+    if (signal.aborted) {
+      throw new FetchError(
+        'MDM_TIMEOUT',
+        `no complete answer within ${client.timeoutMs / 1000} s (--timeout)`,
+      );
+    }
+    throw error;
+  }
 }
 
+/** Node's and undici's errors by their code; verify's own (codes `MDM_…`) by their message. */
 export function describeError(error: unknown): string {
   const e = error as NodeJS.ErrnoException & { cause?: NodeJS.ErrnoException };
+  const own = [e, e.cause].find((x) => x?.code?.startsWith('MDM_'));
+  if (own) return own.message;
   return e.cause?.code ?? e.code ?? e.message;
 }

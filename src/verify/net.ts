@@ -1,5 +1,6 @@
 // Reaching the target: an undici dispatcher that honours --resolve and --ca, and a TLS probe.
 import { lookup } from 'node:dns/promises';
+import { BlockList, isIP } from 'node:net';
 import { connect, rootCertificates, type TLSSocket } from 'node:tls';
 import { Agent, buildConnector } from 'undici';
 
@@ -22,6 +23,18 @@ export interface NetOptions {
   /** Extra trusted CA certificates (PEM), on top of the system's. */
   readonly ca?: string | undefined;
   readonly timeoutMs: number;
+  /**
+   * Let redirects and the BaseURL probe reach loopback, private, link-local and metadata
+   * addresses. Off by default: the server being checked must not be able to point verify at
+   * the machine it runs on or its network. A --resolve entry allows its own host.
+   */
+  readonly allowPrivate?: boolean;
+  /** How host names become addresses; DNS (getaddrinfo) when absent. */
+  readonly lookup?: (host: string) => Promise<string[]>;
+}
+
+function lookupAll(host: string): Promise<string[]> {
+  return lookup(host, { all: true }).then((found) => found.map((a) => a.address));
 }
 
 export function resolvedAddress(
@@ -37,26 +50,100 @@ function trusted(options: NetOptions): string[] | undefined {
   return options.ca === undefined ? undefined : [...rootCertificates, options.ca];
 }
 
+/** Addresses a check run from inside a network must not be steered to. */
+const PRIVATE = new BlockList();
+for (const [network, bits] of [
+  ['0.0.0.0', 8],
+  ['10.0.0.0', 8],
+  ['100.64.0.0', 10], // carrier-grade NAT
+  ['127.0.0.0', 8],
+  ['169.254.0.0', 16], // link-local, cloud metadata (169.254.169.254)
+  ['172.16.0.0', 12],
+  ['192.0.0.0', 24],
+  ['192.168.0.0', 16],
+  ['198.18.0.0', 15],
+  ['224.0.0.0', 3], // multicast and reserved
+] as const) {
+  PRIVATE.addSubnet(network, bits, 'ipv4');
+}
+for (const [network, bits] of [
+  ['::', 127], // unspecified and loopback
+  ['fc00::', 7], // unique local, AWS metadata (fd00:ec2::254)
+  ['fe80::', 10],
+  ['ff00::', 8],
+] as const) {
+  PRIVATE.addSubnet(network, bits, 'ipv6');
+}
+
+export function isPrivateAddress(address: string): boolean {
+  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address)?.[1];
+  if (mapped !== undefined) return PRIVATE.check(mapped, 'ipv4');
+  const family = isIP(address);
+  return family === 0 || PRIVATE.check(address, family === 4 ? 'ipv4' : 'ipv6');
+}
+
+/** Thrown when a redirect or a BaseURL leads to a private address. */
+export class PrivateAddressError extends Error {
+  readonly code = 'MDM_PRIVATE_ADDRESS';
+}
+
 /**
  * An undici dispatcher for verify: connects to the --resolve address while keeping the real host
  * name for SNI and certificate checks. `insecure` is only for reading answers after the TLS check
- * has already reported a certificate failure.
+ * has already reported a certificate failure. Any host but `target` (redirect targets, BaseURLs)
+ * is looked up here and refused when an address is private, unless --allow-private or a
+ * --resolve entry says otherwise; the connection goes to the address that was checked, so a
+ * second DNS answer cannot swap it.
  */
-export function dispatcher(options: NetOptions, insecure: boolean): Agent {
+export function dispatcher(options: NetOptions, insecure: boolean, target: string): Agent {
   const connector = buildConnector({
     ca: trusted(options),
     rejectUnauthorized: !insecure,
     timeout: options.timeoutMs,
   });
+  const connectTo = (
+    opts: buildConnector.Options,
+    address: string,
+    callback: buildConnector.Callback,
+  ) =>
+    connector(
+      {
+        ...opts,
+        hostname: address,
+        ...(isIP(opts.hostname) === 0 ? { servername: opts.hostname } : {}),
+      },
+      callback,
+    );
   return new Agent({
     headersTimeout: options.timeoutMs,
     bodyTimeout: options.timeoutMs,
     connect: (opts, callback) => {
       const port = Number(opts.port) || (opts.protocol === 'http:' ? 80 : 443);
-      const address = resolvedAddress(options, opts.hostname, port);
-      connector(
-        { ...opts, hostname: address ?? opts.hostname, servername: opts.hostname },
-        callback,
+      const host = opts.hostname.replace(/^\[(.*)\]$/, '$1');
+      const forced = resolvedAddress(options, host, port);
+      if (forced !== undefined) return connectTo(opts, forced, callback);
+      const free = options.allowPrivate || host.toLowerCase() === target.toLowerCase();
+      const addresses =
+        isIP(host) !== 0 ? Promise.resolve([host]) : (options.lookup ?? lookupAll)(host);
+      addresses.then(
+        (found) => {
+          const blocked = free ? undefined : found.find(isPrivateAddress);
+          const first = found[0];
+          if (blocked !== undefined) {
+            callback(
+              new PrivateAddressError(
+                `${host} is at ${blocked}, a loopback, private or link-local address: not followed (pass --allow-private to allow it)`,
+              ),
+              null,
+            );
+          } else if (first === undefined) {
+            callback(
+              Object.assign(new Error(`${host} has no address`), { code: 'ENOTFOUND' }),
+              null,
+            );
+          } else connectTo(opts, first, callback);
+        },
+        (error: Error) => callback(error, null),
       );
     },
   });
@@ -76,8 +163,7 @@ export async function resolveHost(
   const forced = resolvedAddress(options, host, port);
   if (forced !== undefined) return { addresses: [forced], via: '--resolve' };
   try {
-    const found = await lookup(host, { all: true });
-    return { addresses: found.map((a) => a.address), via: 'dns' };
+    return { addresses: await (options.lookup ?? lookupAll)(host), via: 'dns' };
   } catch (error) {
     return {
       addresses: [],
@@ -130,7 +216,10 @@ function handshake(
       timeout: options.timeoutMs,
       ...(legacy ? { minVersion: 'TLSv1' as const, ciphers: 'DEFAULT@SECLEVEL=0' } : {}),
     });
+    // `timeout` above is for a silent socket; this one also ends a handshake that drips.
+    const timer = setTimeout(() => done({ error: 'timed out' }), options.timeoutMs);
     const done = (result: TlsResult) => {
+      clearTimeout(timer);
       socket.destroy();
       resolve(result);
     };

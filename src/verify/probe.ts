@@ -1,8 +1,8 @@
 // The BaseURL probe: an unsigned POST, as far as a check without a real device can go (PROTOCOL.md section 3).
-import type { Agent } from 'undici';
 import { type Check, check } from './checks.js';
 import { header } from './evaluate.js';
-import { describeError, fetchAnswer } from './fetch.js';
+import { type Client, describeError, fetchAnswer } from './fetch.js';
+import { PrivateAddressError } from './net.js';
 
 /** A property list with no device signature: enough to see how the enrollment endpoint reacts. */
 const UNSIGNED_PLIST =
@@ -10,14 +10,21 @@ const UNSIGNED_PLIST =
 
 const OAUTH2_PARAMS = ['authorization-url', 'token-url', 'redirect-url', 'client-id', 'scope'];
 
-export async function probeBaseUrl(agent: Agent, baseUrl: string): Promise<Check> {
+export async function probeBaseUrl(client: Client, baseUrl: string): Promise<Check> {
   const s = 'baseurl';
   const say = (verdict: 'pass' | 'warn' | 'fail' | 'info', detail: string, fix?: string) =>
     check(s, 'baseurl.probe', 'BaseURL', verdict, `${baseUrl}: ${detail}`, fix);
   let answer: Awaited<ReturnType<typeof fetchAnswer>>;
   try {
-    answer = await fetchAnswer(agent, new URL(baseUrl), 'POST', UNSIGNED_PLIST);
+    answer = await fetchAnswer(client, new URL(baseUrl), 'POST', UNSIGNED_PLIST);
   } catch (error) {
+    if (error instanceof PrivateAddressError) {
+      return say(
+        'fail',
+        `not probed: ${error.message}`,
+        'devices on the internet cannot reach a private address; publish the BaseURL your MDM console shows',
+      );
+    }
     return say(
       'fail',
       `unreachable (${describeError(error)})`,

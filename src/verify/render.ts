@@ -9,9 +9,30 @@ const MARK: Record<Verdict, [string, number]> = {
   info: ['·', 90],
 };
 
+/**
+ * C0 and C1 controls (escape sequences, carriage return, newline), DEL, and the Unicode controls
+ * that reorder or hide text. Whatever the checked server sent (a 403 message, a BaseURL, a header)
+ * reaches a terminal only as visible escapes: it cannot clear the screen, set the window title,
+ * or forge a "PASS" line.
+ */
+const UNPRINTABLE =
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: matching them is the point
+  /[\u0000-\u001f\u007f-\u009f\u061c\u200b-\u200f\u2028-\u202e\u2066-\u2069\ufeff]/g;
+
+export function printable(text: string): string {
+  return text.replace(UNPRINTABLE, (c) => {
+    const code = c.charCodeAt(0);
+    return code <= 0xff
+      ? `\\x${code.toString(16).padStart(2, '0')}`
+      : `\\u${code.toString(16).padStart(4, '0')}`;
+  });
+}
+
 export function renderReport(report: Report, color: boolean): string {
-  const paint = (code: number, text: string) => (color ? `\x1b[${code}m${text}\x1b[0m` : text);
-  const lines = [`verify ${report.target}`, `user-identifier ${report.user}`];
+  const colored = (code: number, text: string) => (color ? `\x1b[${code}m${text}\x1b[0m` : text);
+  // Every text is made printable as it is placed; only the colours add escape sequences.
+  const paint = (code: number, text: string) => colored(code, printable(text));
+  const lines = [`verify ${printable(report.target)}`, `user-identifier ${printable(report.user)}`];
   let section = '';
   for (const c of report.checks) {
     if (c.section === 'answers') continue;
@@ -20,7 +41,7 @@ export function renderReport(report: Report, color: boolean): string {
       lines.push('', paint(1, section));
     }
     const [mark, code] = MARK[c.verdict];
-    lines.push(`  ${paint(code, mark)} ${c.label.padEnd(15)} ${c.detail}`);
+    lines.push(`  ${paint(code, mark)} ${printable(c.label.padEnd(15))} ${printable(c.detail)}`);
     if (c.fix) lines.push(`    ${' '.repeat(16)}${paint(90, `fix: ${c.fix}`)}`);
   }
   if (report.answers.length > 0) {
@@ -32,7 +53,7 @@ export function renderReport(report: Report, color: boolean): string {
           : a.baseUrl
             ? `${a.status}  ${a.version}  ${a.baseUrl}`
             : `${a.status}${a.message ? `  "${a.message}"` : ''}`;
-      lines.push(`  ${a.modelFamily.padEnd(14)} ${what}`);
+      lines.push(`  ${printable(a.modelFamily.padEnd(14))} ${printable(what)}`);
     }
   }
   const { pass, warn, fail } = report.counts;

@@ -1,5 +1,4 @@
 // verify: ask a live domain the way an Apple device does, and say what would fail and why.
-import type { Agent } from 'undici';
 import { APPLE_TLS_NOTE, type Check, check, DEFAULT_FAMILIES } from './checks.js';
 
 import {
@@ -13,18 +12,22 @@ import {
   statusCheck,
   wellKnownFailed,
 } from './evaluate.js';
-import { describeError, fetchAnswer } from './fetch.js';
+import { type Client, describeError, fetchAnswer } from './fetch.js';
 import { dispatcher, type NetOptions, probeTls, resolveHost } from './net.js';
 import { probeBaseUrl } from './probe.js';
 
 export const WELL_KNOWN = '/.well-known/com.apple.remotemanagement';
 const MAX_REDIRECTS = 5;
+/** How long a whole run may take by default (--deadline). */
+export const DEFAULT_DEADLINE_MS = 60_000;
 
 export interface VerifyOptions extends NetOptions {
   /** user-identifier to send; `probe@<host>` when absent. */
   readonly user?: string | undefined;
   readonly families: readonly string[];
   readonly probeBaseUrl: boolean;
+  /** The whole run ends within this time; requests still to make then fail. */
+  readonly deadlineMs?: number;
   /** For certificate expiry; now when absent. */
   readonly now?: Date;
 }
@@ -119,26 +122,31 @@ export async function verify(input: string, options: VerifyOptions): Promise<Rep
   if (tls.error !== undefined) return finish();
   // A certificate failure is reported above; the answers are still read, to report everything.
   const insecure = tls.authorizationError !== undefined;
-  const agent = dispatcher(options, insecure);
+  const agent = dispatcher(options, insecure, host);
+  const client: Client = {
+    agent,
+    timeoutMs: options.timeoutMs,
+    deadline: AbortSignal.timeout(options.deadlineMs ?? DEFAULT_DEADLINE_MS),
+  };
   try {
     const families = options.families.length > 0 ? options.families : DEFAULT_FAMILIES;
     const firstAnswers = new Map<string, Answer>();
     for (const family of families) {
       const url = new URL(target);
       url.search = `user-identifier=${encodeURIComponent(user)}&model-family=${encodeURIComponent(family)}`;
-      const { answer, checks: familyChecks } = await askAsDevice(agent, url, family, firstAnswers);
+      const { answer, checks: familyChecks } = await askAsDevice(client, url, family, firstAnswers);
       checks.push(...familyChecks);
       answers.push(answer);
     }
     checks.push(
-      ...(await otherRequests(agent, target, user, families[0] ?? 'iPhone', firstAnswers)),
+      ...(await otherRequests(client, target, user, families[0] ?? 'iPhone', firstAnswers)),
     );
     checks.push(compareFamilies(answers));
     if (options.probeBaseUrl) {
       const baseUrls = [
         ...new Set(answers.filter((a) => a.probe === true).map((a) => a.baseUrl as string)),
       ];
-      for (const baseUrl of baseUrls) checks.push(await probeBaseUrl(agent, baseUrl));
+      for (const baseUrl of baseUrls) checks.push(await probeBaseUrl(client, baseUrl));
     }
   } finally {
     await agent.close();
@@ -287,14 +295,14 @@ interface Followed {
 }
 
 /** Follows redirects by hand, as a device does, up to MAX_REDIRECTS; stops at an http hop. */
-async function follow(agent: Agent, start: URL): Promise<Followed> {
+async function follow(client: Client, start: URL): Promise<Followed> {
   const hops: Hop[] = [];
   let url = start;
   let first: Answer | undefined;
   for (;;) {
     let answer: Answer;
     try {
-      answer = await fetchAnswer(agent, url, 'GET');
+      answer = await fetchAnswer(client, url, 'GET');
     } catch (error) {
       return { hops, ...(first ? { first } : {}), error: `${url.href}: ${describeError(error)}` };
     }
@@ -311,13 +319,13 @@ async function follow(agent: Agent, start: URL): Promise<Followed> {
 
 /** One device request: each redirect hop checked, then the answer judged. */
 async function askAsDevice(
-  agent: Agent,
+  client: Client,
   start: URL,
   family: string,
   firstAnswers: Map<string, Answer>,
 ): Promise<{ answer: FamilyAnswer; checks: Check[] }> {
   const checks: Check[] = [];
-  const { hops, first, answer: final, error } = await follow(agent, start);
+  const { hops, first, answer: final, error } = await follow(client, start);
   if (first) firstAnswers.set(family, first);
   let broken = false;
   hops.forEach((hop, i) => {
@@ -411,7 +419,7 @@ async function askAsDevice(
 
 /** HEAD (what `curl -I` sees) and a GET without a query (what Microsoft's check sends). */
 async function otherRequests(
-  agent: Agent,
+  client: Client,
   target: URL,
   user: string,
   family: string,
@@ -423,7 +431,7 @@ async function otherRequests(
   withQuery.search = `user-identifier=${encodeURIComponent(user)}&model-family=${encodeURIComponent(family)}`;
   const get = firstAnswers.get(family);
   try {
-    const head = await fetchAnswer(agent, withQuery, 'HEAD');
+    const head = await fetchAnswer(client, withQuery, 'HEAD');
     const same =
       get !== undefined &&
       head.status === get.status &&
@@ -449,7 +457,7 @@ async function otherRequests(
   } catch (error) {
     out.push(check(s, 'http.head', 'HEAD', 'warn', describeError(error), 'answer HEAD like GET'));
   }
-  const bare = await follow(agent, target);
+  const bare = await follow(client, target);
   if (bare.answer === undefined) {
     out.push(
       check(

@@ -1,4 +1,5 @@
 // HTTPS fixture servers on loopback, one behaviour per host name, for verify's tests.
+import type { ServerResponse } from 'node:http';
 import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { KeyPair } from '../helpers/pki.js';
@@ -68,6 +69,25 @@ const BEHAVIOURS: Record<string, (port: number, query: string) => Reply> = {
     ...json(servers(port)),
     headers: { 'content-type': 'application/json', 'cache-control': 'public, max-age=3600' },
   }),
+  // A hostile server's text: terminal escapes, a newline and a forged summary line.
+  escapes: () => ({
+    status: 403,
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({
+      code: 'com.apple.well-known.failed',
+      message: '\u001b[2J\u001b]0;owned\u0007Ask IT.\nPASS: 0 failed, 0 warnings, 9 passed',
+    }),
+  }),
+  // Steers verify at the machine it runs on: a redirect and a BaseURL on loopback.
+  // (the tests' lookup puts inside.fixture.test and enroll.fixture.test on loopback).
+  'redirect-private': (port, query) => ({
+    status: 302,
+    headers: { location: `https://inside.fixture.test:${port}${WELL_KNOWN}?${query}` },
+  }),
+  'redirect-ip': (port, query) => ({
+    status: 302,
+    headers: { location: `https://127.0.0.1:${port}${WELL_KNOWN}?${query}` },
+  }),
   'base-url-404': (port) =>
     json(
       `{"Servers":[{"Version":"mdm-byod","BaseURL":"https://enroll.fixture.test:${port}/nothing"}]}`,
@@ -86,18 +106,51 @@ function json(body: string | Buffer): Reply {
   };
 }
 
+/** Bodies that never end well: a drip, a gigabyte, a stream without an end. */
+const STREAMS: Record<string, (res: ServerResponse) => void> = {
+  drip: (res) => {
+    res.writeHead(200, { 'content-type': 'application/json' });
+    const timer = setInterval(() => res.write(' '), 200);
+    res.on('close', () => clearInterval(timer));
+  },
+  huge: (res) => {
+    res.writeHead(200, { 'content-type': 'application/json', 'content-length': String(2 ** 30) });
+    pour(res);
+  },
+  endless: (res) => {
+    res.writeHead(200, { 'content-type': 'application/json' });
+    pour(res);
+  },
+};
+
+/** Writes 64 KiB chunks as fast as the client reads them, until it goes away. */
+function pour(res: ServerResponse): void {
+  const chunk = Buffer.alloc(64 * 1024, 0x20);
+  const more = () => {
+    while (!res.destroyed && res.write(chunk)) {}
+  };
+  res.on('drain', more);
+  more();
+}
+
 export interface Fixture {
   readonly port: number;
+  /** `METHOD host path` of every request served so far. */
+  readonly seen: string[];
   close(): Promise<void>;
 }
 
 /** The *.fixture.test server: every behaviour above, and an enrollment endpoint at enroll.fixture.test. */
 export function startFixtures(pair: KeyPair): Promise<Fixture> {
+  const seen: string[] = [];
   return listen(
     createServer(pair, (req, res) => {
       const host = (req.headers.host ?? '').split(':')[0] ?? '';
       const port = (req.socket.address() as AddressInfo).port;
       const [path, query = ''] = (req.url ?? '').split('?');
+      seen.push(`${req.method} ${host} ${path}`);
+      const stream = STREAMS[host.replace(/\.fixture\.test$/, '')];
+      if (stream && req.method !== 'HEAD') return stream(res);
       let reply: Reply;
       if (host === 'enroll.fixture.test') {
         reply =
@@ -117,6 +170,7 @@ export function startFixtures(pair: KeyPair): Promise<Fixture> {
       res.writeHead(reply.status, reply.headers);
       res.end(req.method === 'HEAD' ? undefined : reply.body);
     }),
+    seen,
   );
 }
 
@@ -134,11 +188,12 @@ export function startTlsFixture(
   );
 }
 
-function listen(server: Server): Promise<Fixture> {
+function listen(server: Server, seen: string[] = []): Promise<Fixture> {
   return new Promise((resolve) => {
     server.listen(0, '127.0.0.1', () => {
       resolve({
         port: (server.address() as AddressInfo).port,
+        seen,
         close: () =>
           new Promise<void>((done) => {
             server.closeAllConnections();

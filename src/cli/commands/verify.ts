@@ -15,18 +15,25 @@ Options:
   --model-family FAMILY    repeatable (default: ${DEFAULT_FAMILIES.join(', ')})
   --ca FILE                also trust this CA certificate (PEM), for private PKI
   --resolve HOST:PORT:ADDR connect to ADDR for HOST:PORT, like curl (repeatable; HOST may be *)
-  --timeout SECONDS        per connection and request (default: 10)
+  --timeout SECONDS        per connection and request, body included (default: 10)
+  --deadline SECONDS       for the whole run (default: 60)
+  --allow-private          let redirects and the BaseURL probe reach loopback, private and
+                           link-local addresses (a --resolve entry allows its own host)
   --json                   print the report as JSON (shape in the README)
   --no-probe-base-url      do not POST to the BaseURL (default: probe it)
 
 Exit codes: 0 nothing failed (warnings allowed), 1 a check failed, 2 usage error.
 `;
 
+const seconds = (name: string, fallback: number) =>
+  z.coerce
+    .number({ error: `${name} must be a number of seconds` })
+    .positive({ error: `${name} must be a number of seconds` })
+    .default(fallback);
+
 const optionsSchema = z.object({
-  timeout: z.coerce
-    .number({ error: '--timeout must be a number of seconds' })
-    .positive({ error: '--timeout must be a number of seconds' })
-    .default(10),
+  timeout: seconds('--timeout', 10),
+  deadline: seconds('--deadline', 60),
 });
 
 export const verifyCommand: Command = {
@@ -43,15 +50,16 @@ export const verifyCommand: Command = {
         ca: { type: 'string' },
         resolve: { type: 'string', multiple: true },
         timeout: { type: 'string' },
+        deadline: { type: 'string' },
+        'allow-private': { type: 'boolean' },
         json: { type: 'boolean' },
         'probe-base-url': { type: 'boolean' },
         'no-probe-base-url': { type: 'boolean' },
       });
       if (positionals.length !== 1) throw new UsageError('give exactly one domain or URL');
       target = positionals[0] as string;
-      const timeout = optionsSchema.safeParse({ timeout: values.timeout });
-      if (!timeout.success)
-        throw new UsageError(timeout.error.issues[0]?.message ?? 'bad --timeout');
+      const times = optionsSchema.safeParse({ timeout: values.timeout, deadline: values.deadline });
+      if (!times.success) throw new UsageError(times.error.issues[0]?.message ?? 'bad --timeout');
       // Loaded here, not at start-up: undici and the checks are only for this command.
       const { parseResolve } = await import('../../verify/net.js');
       const resolve = (values.resolve ?? []).map((text) => {
@@ -71,7 +79,9 @@ export const verifyCommand: Command = {
         families: values['model-family'] ?? [...DEFAULT_FAMILIES],
         ca,
         resolve,
-        timeoutMs: timeout.data.timeout * 1000,
+        timeoutMs: times.data.timeout * 1000,
+        deadlineMs: times.data.deadline * 1000,
+        allowPrivate: values['allow-private'] === true,
         probeBaseUrl: values['no-probe-base-url'] !== true,
       };
     } catch (error) {
