@@ -1,12 +1,12 @@
 // The process edge: .env, the environment, the logger, the listeners, reloads and signals. The only file that reads process.env.
-import { readFile } from 'node:fs/promises';
 import type { Server as HttpsServer } from 'node:https';
 import { config as loadDotenv } from 'dotenv';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
-import { type Env, parseEnv } from './config/env.js';
+import { type Env, folderList, parseEnv } from './config/env.js';
 import { type Config, DEFAULT_CONFIG_PATH, loadConfig } from './config/load.js';
-import { ConfigError, formatProblem } from './config/problems.js';
+import { ConfigError, problemLines } from './config/problems.js';
+import { FileReadError, readRegularFile } from './config/read-file.js';
 import { buildApp } from './http/app.js';
 import { createLogger } from './http/logger.js';
 import { TLS_SETTINGS } from './http/tls.js';
@@ -44,14 +44,15 @@ export interface RunningServer {
 export async function startServer(env: Env, options: ServeOptions = {}): Promise<RunningServer> {
   const configPath = options.configPath ?? env.MDM_DISCOVERY_CONFIG ?? DEFAULT_CONFIG_PATH;
   const loadStarted = performance.now();
-  let config = await loadConfig(configPath);
+  const usersFileRoots = env.USERS_FILE_ROOTS;
+  let config = await loadConfig(configPath, { usersFileRoots });
   const logger = createLogger({
     level: env.LOG_LEVEL,
     format: logFormat(env.LOG_FORMAT, process.stdout.isTTY === true),
     ...(options.logDestination ? { destination: options.logDestination } : {}),
   });
-  for (const warning of config.warnings) logger.warn(formatProblem(warning));
-  let tls = await readTls(env);
+  for (const line of problemLines(config.warnings)) logger.warn(line);
+  let tls = readTls(env);
   const metrics = createMetrics();
   const app = await buildApp({
     config,
@@ -96,25 +97,32 @@ export async function startServer(env: Env, options: ServeOptions = {}): Promise
   const reloadOnce = async (reason: string): Promise<boolean> => {
     let ok = true;
     if (tls) {
-      const renewed = await reloadTls(app, env, tls, logger);
-      if (renewed === 'refused') ok = false;
-      else if (renewed !== 'unchanged') tls = renewed;
+      const renewed = reloadTls(app, env, tls, logger);
+      if (renewed === 'refused') {
+        ok = false;
+        metrics.reloadFailed();
+      } else if (renewed !== 'unchanged') tls = renewed;
     }
+    // Whatever goes wrong (an invalid file, a folder that cannot be listed, a bug), the last good
+    // config keeps serving: a reload never takes the process down.
     try {
-      const next = await loadConfig(configPath);
-      if (next.digest === config.digest) return ok;
+      const next = await loadConfig(configPath, { previous: config, usersFileRoots });
+      if (next === config) return ok;
       app.replaceConfig(next);
       config = next;
       generation++;
       metrics.configLoaded(generation, next.tenants.length);
-      for (const warning of next.warnings) logger.warn(formatProblem(warning));
+      for (const line of problemLines(next.warnings)) logger.warn(line);
       logger.info({ generation, tenants: next.tenants.length, reason }, 'config reloaded');
       watcher?.watch(watched());
       return ok;
     } catch (error) {
-      if (!(error instanceof ConfigError)) throw error;
       metrics.reloadFailed();
-      for (const problem of error.problems) logger.error(formatProblem(problem));
+      if (error instanceof ConfigError) {
+        for (const line of problemLines(error.problems)) logger.error(line);
+      } else {
+        logger.error({ err: error }, 'config reload failed');
+      }
       logger.error(
         { generation, reason },
         'config reload refused: still serving the last good config',
@@ -181,27 +189,34 @@ export async function startServer(env: Env, options: ServeOptions = {}): Promise
   };
 }
 
-async function readTls(env: Env): Promise<{ key: string; cert: string } | undefined> {
+/** A PEM certificate chain or key larger than this is refused. */
+const MAX_TLS_FILE_BYTES = 1024 * 1024;
+
+function readTls(env: Env): { key: string; cert: string } | undefined {
   if (!env.TLS_CERT_FILE || !env.TLS_KEY_FILE) return undefined;
-  const read = (path: string, name: string) =>
-    readFile(path, 'utf8').catch((error: NodeJS.ErrnoException) => {
-      throw new Error(`${name}=${path}: cannot be read (${error.code ?? error.message})`);
-    });
+  const read = (path: string, name: string) => {
+    try {
+      return readRegularFile(path, MAX_TLS_FILE_BYTES);
+    } catch (error) {
+      const reason = error instanceof FileReadError ? error.reason : String(error);
+      throw new Error(`${name}=${path}: ${reason}`);
+    }
+  };
   return {
-    cert: await read(env.TLS_CERT_FILE, 'TLS_CERT_FILE'),
-    key: await read(env.TLS_KEY_FILE, 'TLS_KEY_FILE'),
+    cert: read(env.TLS_CERT_FILE, 'TLS_CERT_FILE'),
+    key: read(env.TLS_KEY_FILE, 'TLS_KEY_FILE'),
   };
 }
 
 /** A renewed certificate is picked up without a restart; a broken one is refused and the old one kept. */
-async function reloadTls(
+function reloadTls(
   app: FastifyInstance,
   env: Env,
   current: { key: string; cert: string },
   logger: Logger,
-): Promise<{ key: string; cert: string } | 'unchanged' | 'refused'> {
+): { key: string; cert: string } | 'unchanged' | 'refused' {
   try {
-    const next = await readTls(env);
+    const next = readTls(env);
     if (!next || (next.cert === current.cert && next.key === current.key)) return 'unchanged';
     // Throws for a key that does not match its certificate, or unreadable PEM.
     (app.server as HttpsServer).setSecureContext({ ...next, ...TLS_SETTINGS });
@@ -223,12 +238,16 @@ export function logFormat(setting: Env['LOG_FORMAT'], stdoutIsTty: boolean): 'js
 }
 
 /**
- * The config path the service would use, for commands that read the config without serving it
- * (`explain`, `validate`): MDM_DISCOVERY_CONFIG from the environment or .env, else the demo.
+ * The config the service would read, for commands that read it without serving it (`explain`,
+ * `validate`): MDM_DISCOVERY_CONFIG from the environment or .env, else the demo, and the folders
+ * users files may be in. Only these two variables are read.
  */
-export function configPathFromEnvironment(): string {
+export function configSourceFromEnvironment(): { path: string; usersFileRoots: string[] } {
   loadDotenv({ quiet: true });
-  return parseEnv(process.env).MDM_DISCOVERY_CONFIG ?? DEFAULT_CONFIG_PATH;
+  return {
+    path: process.env.MDM_DISCOVERY_CONFIG || DEFAULT_CONFIG_PATH,
+    usersFileRoots: folderList(process.env.USERS_FILE_ROOTS),
+  };
 }
 
 /** Where `healthcheck` asks: the admin listener's /readyz, else the public one (plain HTTP only). */
@@ -249,8 +268,10 @@ export function adminReadyUrl(): string {
 export async function main(options: ServeOptions = {}): Promise<number> {
   loadDotenv({ quiet: true });
   let server: RunningServer;
+  let env: Env;
   try {
-    server = await startServer(parseEnv(process.env), options);
+    env = parseEnv(process.env);
+    server = await startServer(env, options);
   } catch (error) {
     process.stderr.write(`mdm-discovery: ${(error as Error).message}\n`);
     return 1;
@@ -264,10 +285,16 @@ export async function main(options: ServeOptions = {}): Promise<number> {
     }
     stopping = true;
     log.info({ signal }, 'shutting down');
+    // The process ends within the grace period whatever is still pending (a read stuck in the
+    // kernel keeps the event loop alive, and Node would otherwise wait for it for ever).
+    const exitBy = (ms: number, code: number) =>
+      setTimeout(() => process.exit(process.exitCode ?? code), ms).unref();
+    exitBy(env.SHUTDOWN_GRACE_MS + 1000, 1);
     server.shutdown().then(
       (how) => {
         log.info({ how }, 'stopped');
         process.exitCode = how === 'drained' ? 0 : 1;
+        exitBy(500, 0);
       },
       (error: unknown) => {
         log.error({ err: error }, 'shutdown failed');

@@ -62,6 +62,11 @@ export const envSchema = z
       .default('info'),
     /** A JSON file or a directory of them; unset means the embedded demo config. */
     MDM_DISCOVERY_CONFIG: z.string().min(1).optional(),
+    /** Folders besides the config's own where users files may be, comma-separated. */
+    USERS_FILE_ROOTS: z
+      .string()
+      .optional()
+      .transform((raw) => folderList(raw)),
     /** Key of the keyed hash that stands in for user-identifier in logs; random per process when unset. */
     LOG_HASH_KEY: z
       .string()
@@ -103,6 +108,14 @@ export const envSchema = z
   });
 
 export type Env = z.infer<typeof envSchema>;
+
+/** `a,b` to `['a', 'b']`: USERS_FILE_ROOTS. */
+export function folderList(raw: string | undefined): string[] {
+  return (raw ?? '')
+    .split(',')
+    .map((entry) => entry.trim())
+    .filter(Boolean);
+}
 
 export class EnvError extends Error {
   readonly code = 'MDM_ENV_INVALID';

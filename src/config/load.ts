@@ -1,8 +1,7 @@
 // Loading a config: a JSON file or a directory of them, parsed, checked as a whole, or refused with every problem.
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import { readdir, readFile, stat } from 'node:fs/promises';
-import { dirname, join, relative, resolve } from 'node:path';
+import { readdirSync, realpathSync, type Stats, statSync } from 'node:fs';
+import { basename, dirname, join, relative, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { z } from 'zod';
 import { checkIntuneUrl, repeatedSuffix } from './checks.js';
@@ -13,9 +12,16 @@ import {
   offsetPosition,
   type Position,
 } from './json-positions.js';
+import { MAX_JSON_DEPTH, scanJson } from './json-scan.js';
 import { findPlaceholder } from './placeholders.js';
 import { INTUNE_PATH } from './presets.js';
-import { ConfigError, type ConfigProblem } from './problems.js';
+import { ConfigError, type ConfigProblem, excerpt } from './problems.js';
+import {
+  FileReadError,
+  MAX_CONFIG_BYTES,
+  MAX_USERS_FILE_BYTES,
+  readRegularFile,
+} from './read-file.js';
 import { ruleWarnings } from './rule-checks.js';
 import { type Action, fileShapeSchema, type TenantConfig, tenantSchema } from './schema.js';
 import { nearest } from './suggest.js';
@@ -54,16 +60,32 @@ export interface ConfigDocument {
 export interface ParseOptions {
   /** Reads a users file (synchronously: loading is all-or-nothing, never interleaved with requests). */
   readonly readText?: (path: string) => string;
+  /**
+   * Folders users files must be in (after symlinks are resolved); any folder when absent. A config
+   * must not make the service read, and quote in its errors, a file it has no business with.
+   */
+  readonly usersFileRoots?: readonly string[];
+}
+
+export interface LoadOptions {
+  /** The config being served: when no byte of any file it read has changed, it is returned as is. */
+  readonly previous?: Config;
+  /** Folders besides the config's own where users files may be (USERS_FILE_ROOTS). */
+  readonly usersFileRoots?: readonly string[];
 }
 
 /** Reads a config file, or every `*.json` file of a directory (sorted; hidden entries skipped). */
-export async function loadConfig(path: string): Promise<Config> {
+export async function loadConfig(path: string, options: LoadOptions = {}): Promise<Config> {
   const documents = await readConfigDocuments(path);
   const digest = createHash('sha256');
   for (const d of documents) digest.update(d.file).update('\0').update(d.text).update('\0');
+  const { previous } = options;
+  if (previous?.digest !== undefined && unchanged(digest.copy(), previous)) return previous;
+  const root = documents.length === 1 && documents[0]?.path === path ? dirname(path) : path;
   const config = parseConfig(documents, {
+    usersFileRoots: [root, ...(options.usersFileRoots ?? [])],
     readText: (file) => {
-      const text = readFileSync(file, 'utf8');
+      const text = readRegularFile(file, MAX_USERS_FILE_BYTES);
       digest.update(file).update('\0').update(text).update('\0');
       return text;
     },
@@ -71,17 +93,45 @@ export async function loadConfig(path: string): Promise<Config> {
   return { ...config, digest: digest.digest('hex') };
 }
 
+/**
+ * Whether the users files of the config being served still hold what they held: the config files
+ * are the same (the caller hashed them), so the same users files would be read. A touch, or a
+ * ConfigMap update that changes nothing, then costs a read and a hash, not a parse of millions of
+ * lines.
+ */
+function unchanged(digest: ReturnType<typeof createHash>, previous: Config): boolean {
+  try {
+    for (const file of previous.userLists.keys()) {
+      digest.update(file).update('\0').update(readRegularFile(file, MAX_USERS_FILE_BYTES));
+      digest.update('\0');
+    }
+  } catch {
+    return false; // Let the full load say what is wrong.
+  }
+  return digest.digest('hex') === previous.digest;
+}
+
+/**
+ * Synchronous, like the reads: a reload has no step that can wait for ever (a FIFO, a stalled
+ * network mount's pending callback) and hold up the next reload or the shutdown.
+ */
 export async function readConfigDocuments(path: string): Promise<ConfigDocument[]> {
   const display = displayPath(path);
-  let info: Awaited<ReturnType<typeof stat>>;
+  let info: Stats;
   try {
-    info = await stat(path);
+    info = statSync(path);
   } catch (error) {
     throw fileError(display, error);
   }
-  if (!info.isDirectory()) return [{ file: display, path, text: await readText(path, display) }];
+  if (!info.isDirectory()) return [{ file: display, path, text: readText(path, display) }];
   // Hidden entries are skipped: a Kubernetes ConfigMap volume keeps its real files under ..data.
-  const names = (await readdir(path))
+  let entries: string[];
+  try {
+    entries = readdirSync(path);
+  } catch (error) {
+    throw fileError(display, error);
+  }
+  const names = entries
     .filter((name) => name.endsWith('.json') && !name.startsWith('.') && name !== 'schema.json')
     .sort();
   if (names.length === 0) {
@@ -94,18 +144,16 @@ export async function readConfigDocuments(path: string): Promise<ConfigDocument[
       },
     ]);
   }
-  return Promise.all(
-    names.map(async (name) => ({
-      file: join(display, name),
-      path: join(path, name),
-      text: await readText(join(path, name), join(display, name)),
-    })),
-  );
+  return names.map((name) => ({
+    file: join(display, name),
+    path: join(path, name),
+    text: readText(join(path, name), join(display, name)),
+  }));
 }
 
-async function readText(path: string, display: string): Promise<string> {
+function readText(path: string, display: string): string {
   try {
-    return await readFile(path, 'utf8');
+    return readRegularFile(path, MAX_CONFIG_BYTES);
   } catch (error) {
     throw fileError(display, error);
   }
@@ -114,12 +162,17 @@ async function readText(path: string, display: string): Promise<string> {
 function fileError(display: string, error: unknown): ConfigError {
   const code = (error as NodeJS.ErrnoException).code;
   const reason =
-    code === 'ENOENT'
-      ? 'no such file or directory; check MDM_DISCOVERY_CONFIG'
-      : code === 'EACCES'
-        ? 'permission denied; the service user must be able to read it'
-        : `cannot be read (${code ?? String(error)})`;
-  return new ConfigError([{ severity: 'error', file: display, path: '(root)', message: reason }]);
+    error instanceof FileReadError
+      ? error.reason
+      : code === 'ENOENT'
+        ? 'no such file or directory'
+        : code === 'EACCES' || code === 'EPERM'
+          ? 'permission denied; the service user must be able to read it'
+          : `cannot be read (${code ?? String(error)})`;
+  const hint = reason.startsWith('no such file') ? '; check MDM_DISCOVERY_CONFIG' : '';
+  return new ConfigError([
+    { severity: 'error', file: display, path: '(root)', message: `${reason}${hint}` },
+  ]);
 }
 
 function displayPath(path: string): string {
@@ -135,7 +188,9 @@ export function parseConfig(
   documents: readonly ConfigDocument[],
   options: ParseOptions = {},
 ): Config {
-  const readText = options.readText ?? ((path: string) => readFileSync(path, 'utf8'));
+  const readText =
+    options.readText ?? ((path: string) => readRegularFile(path, MAX_USERS_FILE_BYTES));
+  const roots = options.usersFileRoots?.map(realFolder);
   const problems: ConfigProblem[] = [];
   const tenants: SourcedTenant[] = [];
   const serviceHosts: { host: string; file: string; path: string }[] = [];
@@ -156,7 +211,14 @@ export function parseConfig(
           dirname(document.path ?? join(process.cwd(), 'config.json')),
           usersFile,
         );
-        if (!userLists.has(resolved)) {
+        const outside = roots && !roots.some((root) => isInside(resolved, root));
+        if (outside) {
+          problems.push({
+            severity: 'error',
+            ...at,
+            message: `"${excerpt(usersFile)}" is outside the config's folder (${roots[0]}); move it there, or list its folder in USERS_FILE_ROOTS`,
+          });
+        } else if (!userLists.has(resolved)) {
           const list = readUsersFile(resolved, usersFile, at, readText, problems);
           if (list) userLists.set(resolved, list);
         }
@@ -173,14 +235,35 @@ export function parseConfig(
       message: 'no tenant is configured; add one (see config/examples/)',
     });
   }
-  // Checks across tenants know paths, not places: find each path's line in its file.
-  for (const problem of [...crossCheck(tenants, serviceHosts), ...semanticChecks(tenants)]) {
+  problems.push(...crossCheck(tenants, serviceHosts), ...semanticChecks(tenants));
+  // Checks across tenants and of users files know paths, not places: find each path's line.
+  const placed = problems.map((problem) => {
+    if (problem.line !== undefined) return problem;
     const place = positions.get(problem.file)?.().get(problem.path);
-    problems.push(place ? { ...problem, ...place } : problem);
+    return place ? { ...problem, ...place } : problem;
+  });
+  placed.sort(byPlace);
+  if (placed.some((p) => p.severity === 'error')) throw new ConfigError(placed);
+  return { tenants, serviceHosts: serviceHosts.map((s) => s.host), userLists, warnings: placed };
+}
+
+/** A folder with its symlinks resolved (as far as it exists), so that `..` and links cannot leave it. */
+function realFolder(path: string): string {
+  try {
+    return realpathSync(resolve(path));
+  } catch {
+    return resolve(path);
   }
-  problems.sort(byPlace);
-  if (problems.some((p) => p.severity === 'error')) throw new ConfigError(problems);
-  return { tenants, serviceHosts: serviceHosts.map((s) => s.host), userLists, warnings: problems };
+}
+
+function isInside(file: string, root: string): boolean {
+  let real: string;
+  try {
+    real = realpathSync(file);
+  } catch {
+    real = join(realFolder(dirname(file)), basename(file));
+  }
+  return real.startsWith(root.endsWith(sep) ? root : `${root}${sep}`);
 }
 
 function readUsersFile(
@@ -194,11 +277,14 @@ function readUsersFile(
   try {
     text = readText(resolved);
   } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
+    const reason =
+      error instanceof FileReadError ? error.reason : `cannot be read (${String(error)})`;
     problems.push({
       severity: 'error',
       ...at,
-      message: `"${written}" cannot be read (${code === 'ENOENT' ? 'no such file' : (code ?? String(error))}; looked for ${resolved}); the path is relative to the config file`,
+      message: reason.startsWith('no such file')
+        ? `"${excerpt(written)}" cannot be read (no such file; looked for ${resolved}); the path is relative to the config file`
+        : `"${excerpt(written)}" ${reason}`,
     });
     return undefined;
   }
@@ -233,6 +319,28 @@ function parseDocument(
   const { file } = document;
   // A byte order mark is harmless here; strip it rather than refuse the file.
   const text = document.text.charCodeAt(0) === 0xfeff ? document.text.slice(1) : document.text;
+  // Before JSON.parse: the walks below recurse, and JSON.parse keeps the last of two equal keys.
+  const scan = scanJson(text);
+  if (scan.tooDeep !== undefined) {
+    problems.push({
+      severity: 'error',
+      file,
+      path: '(root)',
+      ...offsetPosition(text, scan.tooDeep),
+      message: `nested more than ${MAX_JSON_DEPTH} levels deep; a config needs fewer than 10`,
+    });
+    return { tenants: [], serviceHosts: [] };
+  }
+  for (const duplicate of scan.duplicates) {
+    const first = offsetPosition(text, duplicate.first);
+    problems.push({
+      severity: 'error',
+      file,
+      path: formatPath(duplicate.path),
+      ...offsetPosition(text, duplicate.repeated),
+      message: `the key is given twice (first at line ${first.line}, column ${first.column}); JSON keeps only the last, so remove one`,
+    });
+  }
   let json: unknown;
   try {
     json = JSON.parse(text);
@@ -386,7 +494,7 @@ function placeholderProblems(json: unknown, file: string, at: Locate): ConfigPro
         file,
         path: formatPath(path),
         ...at([...path]),
-        message: `"${value}" still holds the placeholder "${placeholder}"; replace it with ${fix}`,
+        message: `"${excerpt(value)}" still holds the placeholder "${excerpt(placeholder)}"; replace it with ${fix}`,
       });
     } else if (Array.isArray(value)) {
       for (let i = 0; i < value.length; i++) {
@@ -416,7 +524,7 @@ function issueMessage(issue: z.core.$ZodIssue): string {
     const allowed = issue.values.map((v) => JSON.stringify(v)).join(', ');
     const strings = issue.values.filter((v): v is string => typeof v === 'string');
     const near = typeof issue.input === 'string' ? nearest(issue.input, strings) : undefined;
-    return `${JSON.stringify(issue.input)} is not allowed; use ${near ? `"${near}"` : `one of ${allowed}`}`;
+    return `${excerpt(JSON.stringify(issue.input) ?? '')} is not allowed; use ${near ? `"${near}"` : `one of ${allowed}`}`;
   }
   return issue.message;
 }
@@ -429,7 +537,7 @@ function describe(value: unknown): string {
   if (value === null) return 'null';
   if (Array.isArray(value)) return 'an array';
   if (typeof value === 'object') return 'an object';
-  return `${typeof value} ${JSON.stringify(value)}`;
+  return `${typeof value} ${excerpt(JSON.stringify(value) ?? '')}`;
 }
 
 /** Across all documents: tenant names and domains are unique. */

@@ -1,4 +1,5 @@
 // Users files: one user-identifier per line, `#` comments, for migration cohorts of any size.
+import { excerpt } from './problems.js';
 
 export interface UsersFile {
   /** Lower-cased identifiers. */
@@ -27,7 +28,7 @@ export function parseUsersFile(text: string): UsersFile {
       if (problems.length < MAX_REPORTED) {
         problems.push({
           line: i + 1,
-          message: `"${entry}" is not a user-identifier like joe@contoso.com`,
+          message: `"${excerpt(entry, 40)}" is not a user-identifier like joe@contoso.com`,
         });
       }
       continue;

@@ -11,6 +11,7 @@ describe('parseEnv', () => {
       ADMIN_HOST: '127.0.0.1',
       ADMIN_PORT: 9090,
       TRUST_PROXY: false,
+      USERS_FILE_ROOTS: [],
       SHUTDOWN_GRACE_MS: 10_000,
       REQUEST_TIMEOUT_MS: 10_000,
       HEADERS_TIMEOUT_MS: 10_000,

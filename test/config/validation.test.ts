@@ -316,7 +316,7 @@ describe('config validation', () => {
       'c.json:1:1 (root): unknown key "tenant"; did you mean "tenants"?',
     ]);
     expect(problems({ tenants: [] })).toEqual([
-      'c.json tenants: no tenant is configured; add one (see config/examples/)',
+      'c.json:2:14 tenants: no tenant is configured; add one (see config/examples/)',
     ]);
   });
 
@@ -407,5 +407,31 @@ describe('loadConfig', () => {
       /missing\.json \(root\): no such file or directory; check MDM_DISCOVERY_CONFIG/,
     );
     await expect(loadConfig(dir)).rejects.toThrow(/\(root\): the directory holds no \*\.json file/);
+  });
+});
+
+describe('JSON that JSON.parse would take silently', () => {
+  it('refuses a key given twice, naming both places', () => {
+    const text = `{
+  "tenants": [
+    {
+      "name": "t",
+      "domains": ["t.example"],
+      "enroll": { "intune": { "tenantId": "YourAADTenantID", "tenantId": "${TENANT_ID}" } },
+      "domains": ["other.example"]
+    }
+  ]
+}`;
+    expect(problems(text)).toEqual([
+      'c.json:6:62 tenants[0].enroll.intune.tenantId: the key is given twice (first at line 6, column 31); JSON keeps only the last, so remove one',
+      'c.json:7:7 tenants[0].domains: the key is given twice (first at line 5, column 7); JSON keeps only the last, so remove one',
+    ]);
+  });
+
+  it('refuses nesting deeper than 64 levels before parsing it, with the line', () => {
+    const text = `{"tenants": [\n${'['.repeat(100)}${']'.repeat(100)}]}`;
+    expect(problems(text)).toEqual([
+      'c.json:2:63 (root): nested more than 64 levels deep; a config needs fewer than 10',
+    ]);
   });
 });

@@ -24,9 +24,11 @@ export function startCli(
   args: string[],
   env: Record<string, string> = {},
   cwd = ROOT,
+  user: { uid?: number; gid?: number } = {},
 ): ChildProcess {
   return spawn(process.execPath, ['--import', TSX, ENTRY, ...args], {
     cwd,
+    ...user,
     // A clean environment: no MDM_DISCOVERY_CONFIG or PORT leaks in from the developer's shell.
     env: { PATH: process.env.PATH ?? '', LOG_FORMAT: 'json', ADMIN_PORT: '0', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -1,12 +1,12 @@
 // `mdm-discovery explain`: which tenant and rule decide a request, why, and the exact answer.
 import { STATUS_CODES } from 'node:http';
 import { compileConfig } from '../../config/compile.js';
-import { DEFAULT_CONFIG_PATH, loadConfig } from '../../config/load.js';
+import { DEFAULT_CONFIG_PATH, type LoadOptions, loadConfig } from '../../config/load.js';
 import { ConfigError } from '../../config/problems.js';
 import { type DecideTrace, decide } from '../../discovery/decide.js';
 import { WELL_KNOWN_PATH } from '../../http/routes/discovery.js';
 import { securityHeaders } from '../../http/security-headers.js';
-import { configPathFromEnvironment } from '../../server.js';
+import { configSourceFromEnvironment } from '../../server.js';
 import { parse, UsageError } from '../args.js';
 import type { Command, Io } from '../run.js';
 
@@ -73,10 +73,13 @@ export const explainCommand: Command = {
       io.stderr.write(`mdm-discovery explain: ${error.message}\n\n${USAGE}`);
       return 2;
     }
-    const configPath = values.config ?? configPathFromEnvironment();
+    const source = configSourceFromEnvironment();
+    const configPath = values.config ?? source.path;
     let explanation: Explanation;
     try {
-      explanation = await explain(configPath, values.host, values.user, values['model-family']);
+      explanation = await explain(configPath, values.host, values.user, values['model-family'], {
+        usersFileRoots: source.usersFileRoots,
+      });
     } catch (error) {
       if (!(error instanceof ConfigError)) throw error;
       io.stderr.write(`mdm-discovery: ${error.message}\n`);
@@ -94,8 +97,9 @@ export async function explain(
   host: string,
   user: string | undefined,
   modelFamily: string | undefined,
+  options: LoadOptions = {},
 ): Promise<Explanation> {
-  const config = await loadConfig(configPath);
+  const config = await loadConfig(configPath, options);
   const table = compileConfig(config, securityHeaders());
   const search = [
     user === undefined ? undefined : `user-identifier=${encodeURIComponent(user)}`,

@@ -2,7 +2,7 @@
 import { writeFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { parseConfig } from '../../config/load.js';
-import { ConfigError, formatProblem } from '../../config/problems.js';
+import { ConfigError, problemLines } from '../../config/problems.js';
 import { parse, UsageError } from '../args.js';
 import type { Command } from '../run.js';
 
@@ -85,7 +85,7 @@ export const initCommand: Command = {
       parseConfig([{ file: output, text }]);
     } catch (error) {
       if (!(error instanceof ConfigError)) throw error;
-      for (const problem of error.problems) io.stderr.write(`${formatProblem(problem)}\n`);
+      for (const line of problemLines(error.problems)) io.stderr.write(`${line}\n`);
       io.stderr.write(`mdm-discovery init: not written: the config would be invalid\n`);
       return 1;
     }

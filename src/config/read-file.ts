@@ -1,0 +1,85 @@
+// Reading config and users files safely: regular files only, size-capped, never blocking on a FIFO.
+import { closeSync, constants, fstatSync, openSync, readSync, type Stats } from 'node:fs';
+
+/** A config file (JSON) larger than this is refused: 100,000 tenants take about 25 MiB. */
+export const MAX_CONFIG_BYTES = 64 * 1024 * 1024;
+/** A users file larger than this is refused: about two million addresses. */
+export const MAX_USERS_FILE_BYTES = 64 * 1024 * 1024;
+
+/**
+ * O_NONBLOCK: opening a FIFO for reading would otherwise wait for a writer, freezing the reload
+ * (or, synchronously, the whole event loop). Harmless for a regular file.
+ */
+const OPEN_FLAGS = constants.O_RDONLY | constants.O_NONBLOCK;
+
+/** Why a file was refused; `reason` completes "<file>: …". */
+export class FileReadError extends Error {
+  readonly code = 'MDM_FILE_UNREADABLE';
+  constructor(readonly reason: string) {
+    super(reason);
+  }
+}
+
+/**
+ * Reads a whole regular file as UTF-8, or throws FileReadError. The kind of file is checked with
+ * fstat on the opened descriptor, so a rename between a check and the read cannot slip a FIFO or a
+ * device in; at most `maxBytes` are read, whatever the size says (files in /proc report 0).
+ * Synchronous: a capped read of a regular file is short, and loading stays all-or-nothing.
+ */
+export function readRegularFile(path: string, maxBytes: number): string {
+  let fd: number;
+  try {
+    fd = openSync(path, OPEN_FLAGS);
+  } catch (error) {
+    throw errnoError(error);
+  }
+  try {
+    checkKind(fstatSync(fd), maxBytes);
+    const chunks: Buffer[] = [];
+    let total = 0;
+    for (;;) {
+      const chunk = Buffer.allocUnsafe(Math.min(1024 * 1024, maxBytes + 1 - total));
+      const bytesRead = readSync(fd, chunk, 0, chunk.length, null);
+      if (bytesRead === 0) break;
+      chunks.push(chunk.subarray(0, bytesRead));
+      total += bytesRead;
+      if (total > maxBytes) throw tooLarge(maxBytes);
+    }
+    return Buffer.concat(chunks, total).toString('utf8');
+  } catch (error) {
+    throw error instanceof FileReadError ? error : errnoError(error);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+function checkKind(stats: Stats, maxBytes: number): void {
+  if (!stats.isFile()) {
+    const kind = stats.isDirectory()
+      ? 'a directory'
+      : stats.isFIFO()
+        ? 'a FIFO'
+        : stats.isCharacterDevice() || stats.isBlockDevice()
+          ? 'a device'
+          : stats.isSocket()
+            ? 'a socket'
+            : 'not a regular file';
+    throw new FileReadError(`is ${kind}; give a regular file`);
+  }
+  if (stats.size > maxBytes) throw tooLarge(maxBytes);
+}
+
+function tooLarge(maxBytes: number): FileReadError {
+  return new FileReadError(`is larger than ${maxBytes / 1024 / 1024} MiB; split it or shorten it`);
+}
+
+function errnoError(error: unknown): FileReadError {
+  const code = (error as NodeJS.ErrnoException).code;
+  return new FileReadError(
+    code === 'ENOENT'
+      ? 'no such file or directory'
+      : code === 'EACCES' || code === 'EPERM'
+        ? 'permission denied; the service user must be able to read it'
+        : `cannot be read (${code ?? String(error)})`,
+  );
+}
