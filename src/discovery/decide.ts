@@ -76,6 +76,14 @@ export function decide(
   }
   parsed ??= parseDiscoveryQuery(request.search);
   if (!parsed.ok) {
+    // A tenant that answers 404 by default stays hidden whatever the query: a 400 here would tell
+    // that the domain is configured. (Its rules cannot be read without a query.)
+    if (tenant.action.outcome === 'not_found') {
+      return answer(tenant.action, tenant.name, undefined, {
+        userIdentifier: undefined,
+        modelFamily: undefined,
+      });
+    }
     return {
       outcome: 'bad_query',
       response: table.badQuery,

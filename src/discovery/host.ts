@@ -1,5 +1,5 @@
 // Host names: turning a Host header or a configured domain into the one form the routing table uses.
-import { domainToASCII } from 'node:url';
+import { domainToASCII, domainToUnicode } from 'node:url';
 
 const LABEL = /^(?!-)[a-z0-9-]{1,63}(?<!-)$/;
 const PLAIN_HOST = /^[a-z0-9.-]+$/;
@@ -28,7 +28,11 @@ export function toAsciiDomain(name: string): string | undefined {
 /**
  * The routing key for a Host header: lower-cased, port and trailing dot removed, Unicode to
  * punycode. Returns undefined for anything that cannot be a configured domain (IP literals,
- * empty, malformed), which the caller treats as an unknown host.
+ * empty, malformed), which the caller treats as an unknown host. Only what a browser or a device
+ * sends is accepted: letters, digits, hyphens and dots, or a Unicode name already in the form
+ * IDNA maps it to. Percent-escapes (`%63ontoso.example`), characters that IDNA maps away (a soft
+ * hyphen, fullwidth letters) and ports outside 1-65535 are refused, so that no second spelling of
+ * a configured domain reaches its tenant.
  */
 export function hostKey(header: string | undefined): string | undefined {
   if (header === undefined || header.length === 0 || header.length > 300) return undefined;
@@ -36,18 +40,30 @@ export function hostKey(header: string | undefined): string | undefined {
   if (header.charCodeAt(0) === 91 /* [ */) return undefined;
   const colon = header.indexOf(':');
   let name = colon === -1 ? header : header.slice(0, colon);
-  if (colon !== -1 && !/^[0-9]{1,5}$/.test(header.slice(colon + 1))) return undefined;
+  if (colon !== -1) {
+    const port = header.slice(colon + 1);
+    if (!/^[0-9]{1,5}$/.test(port) || Number(port) === 0 || Number(port) > 65535) return undefined;
+  }
+  if (PLAIN_HOST.test(name.toLowerCase())) return toAsciiDomain(name);
+  if (isAscii(name)) return undefined;
   // Node decodes header bytes as latin1; a client that sent UTF-8 bytes is read back as UTF-8.
-  if (!isAscii(name)) {
+  if (allBelow(name, 0x100)) {
     const utf8 = Buffer.from(name, 'latin1').toString('utf8');
     if (!utf8.includes('\uFFFD')) name = utf8;
   }
-  return toAsciiDomain(name);
+  const ascii = toAsciiDomain(name);
+  if (ascii === undefined) return undefined;
+  const written = (name.endsWith('.') ? name.slice(0, -1) : name).toLowerCase();
+  return domainToUnicode(ascii) === written ? ascii : undefined;
 }
 
 export function isAscii(text: string): boolean {
+  return allBelow(text, 0x80);
+}
+
+function allBelow(text: string, limit: number): boolean {
   for (let i = 0; i < text.length; i++) {
-    if (text.charCodeAt(i) > 0x7f) return false;
+    if (text.charCodeAt(i) >= limit) return false;
   }
   return true;
 }

@@ -1,9 +1,15 @@
 // The app factory: a validated config in, a Fastify instance out. It never listens (see server.ts).
-import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
+import Fastify, {
+  type FastifyBaseLogger,
+  type FastifyInstance,
+  type FastifyReply,
+  LogController,
+} from 'fastify';
 import { compileConfig } from '../config/compile.js';
 import type { Config } from '../config/load.js';
+import type { PreparedResponse } from '../discovery/response.js';
 import type { Metrics } from '../ops/metrics.js';
-import { createRateLimiter } from '../ops/rate-limit.js';
+import { createRateLimiter, MAX_CLIENTS } from '../ops/rate-limit.js';
 import { trackConnections } from './connections.js';
 import { userFingerprinter } from './logger.js';
 import { fixedResponses, sendPrepared } from './responses.js';
@@ -38,6 +44,8 @@ export interface Limits {
   readonly maxUrlLength: number;
   /** Requests per client address per minute; 0 turns the limit off. */
   readonly rateLimitPerMinute: number;
+  /** Addresses the limit counts one by one per minute; the rest share one budget. */
+  readonly rateLimitClients: number;
 }
 
 export const DEFAULT_LIMITS: Limits = {
@@ -49,6 +57,7 @@ export const DEFAULT_LIMITS: Limits = {
   // 100/s per address: a whole office of devices behind one NAT, or every device behind a proxy
   // when TRUST_PROXY is not set, stays far below it; a flood from one address does not.
   rateLimitPerMinute: 6000,
+  rateLimitClients: MAX_CLIENTS,
 };
 
 declare module 'fastify' {
@@ -59,6 +68,16 @@ declare module 'fastify' {
 }
 
 const NO_QUERY = Object.freeze({});
+
+/** How many Host headers a request carries (Node's `headers.host` shows only the first). */
+function hostHeaders(rawHeaders: readonly string[]): number {
+  let count = 0;
+  for (let i = 0; i < rawHeaders.length; i += 2) {
+    const name = rawHeaders[i] as string;
+    if (name.length === 4 && name.toLowerCase() === 'host') count++;
+  }
+  return count;
+}
 
 function hasBody(headers: Record<string, string | string[] | undefined>): boolean {
   const length = headers['content-length'];
@@ -73,7 +92,17 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
 
   const app = Fastify({
     ...(options.logger ? { loggerInstance: options.logger } : { logger: false }),
-    ...(options.https ? { https: { ...options.https, ...TLS_SETTINGS } } : {}),
+    ...(options.https
+      ? {
+          https: {
+            ...options.https,
+            ...TLS_SETTINGS,
+            // Node's default is 120 s: a connection that never finishes its handshake is held
+            // no longer than one that never sends its headers.
+            handshakeTimeout: Math.min(limits.headersTimeoutMs, limits.requestTimeoutMs),
+          },
+        }
+      : {}),
     // One line per discovery request, written by the route; Fastify's two lines would log URLs.
     logController: new LogController({ disableRequestLogging: true }),
     // A client's X-Request-Id is not trusted into logs.
@@ -100,7 +129,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     },
     // A path with invalid percent-encoding and the like: a plain 400 that echoes nothing.
     frameworkErrors: (_error, _request, reply) => {
-      sendPrepared(reply, fixed.badRequest);
+      refuse(reply, fixed.badRequest, 'bad_request');
     },
   }) as unknown as FastifyInstance;
 
@@ -110,9 +139,22 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   });
 
   const limiter =
-    limits.rateLimitPerMinute > 0 ? createRateLimiter(limits.rateLimitPerMinute) : undefined;
+    limits.rateLimitPerMinute > 0
+      ? createRateLimiter(limits.rateLimitPerMinute, limits.rateLimitClients)
+      : undefined;
   const tooLong = fixed.clientError(414);
   const withBody = fixed.clientError(413);
+  const { metrics } = options;
+  /** Every answer but a discovery decision: sent, and counted under its own outcome. */
+  const refuse = (
+    reply: FastifyReply,
+    response: PreparedResponse,
+    outcome: string,
+    extraHeaders?: Readonly<Record<string, string>>,
+  ) => {
+    metrics?.request(undefined, outcome, response.status, reply.elapsedTime / 1000);
+    return sendPrepared(reply, response, extraHeaders);
+  };
   app.addHook('preClose', () => connections.drain());
   app.addHook('onRequest', (request, reply, done) => {
     const raw = request.raw;
@@ -120,14 +162,19 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     // Shutting down: answer, then close the connection, so that the drain ends.
     if (connections.draining) reply.raw.shouldKeepAlive = false;
     if ((raw.url?.length ?? 0) > limits.maxUrlLength) {
-      sendPrepared(reply, tooLong);
+      refuse(reply, tooLong, 'url_too_long');
     } else if ((raw.method === 'GET' || raw.method === 'HEAD') && hasBody(raw.headers)) {
-      sendPrepared(reply, withBody);
+      refuse(reply, withBody, 'body_refused');
+    } else if (hostHeaders(raw.rawHeaders) > 1) {
+      // Node keeps the first of two Host headers; a proxy in front may have read the other.
+      refuse(reply, fixed.badRequest, 'bad_request');
     } else {
       const wait = limiter?.hit(request.ip) ?? 0;
-      if (wait > 0) sendPrepared(reply, fixed.tooManyRequests, { 'retry-after': String(wait) });
+      if (wait > 0) {
+        refuse(reply, fixed.tooManyRequests, 'rate_limited', { 'retry-after': String(wait) });
+      }
       // Any other path, whatever the method: the one 404, before any body is read or parsed.
-      else if (request.is404) sendPrepared(reply, fixed.notFound);
+      else if (request.is404) refuse(reply, fixed.notFound, 'other_path');
     }
     done();
   });
@@ -138,16 +185,16 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     state.table = compileConfig(config, headers);
   });
 
-  app.setNotFoundHandler((_request, reply) => sendPrepared(reply, fixed.notFound));
+  app.setNotFoundHandler((_request, reply) => refuse(reply, fixed.notFound, 'other_path'));
   app.setErrorHandler((error: { statusCode?: number; code?: string }, request, reply) => {
     const status = error.statusCode ?? 500;
     if (status >= 400 && status < 500) {
       request.log.info({ status, code: error.code }, 'request refused');
-      return sendPrepared(reply, fixed.clientError(status));
+      return refuse(reply, fixed.clientError(status), 'client_error');
     }
     // A 5xx never shows internals to the client; the log has them (addresses scrubbed).
     request.log.error({ err: error }, 'request failed');
-    return sendPrepared(reply, fixed.internal);
+    return refuse(reply, fixed.internal, 'internal_error');
   });
 
   await app.register(discoveryRoutes, {
@@ -158,7 +205,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
       (options.logger as { isLevelEnabled?(level: string): boolean } | undefined)?.isLevelEnabled?.(
         'info',
       ) ?? false,
-    ...(options.metrics ? { metrics: options.metrics } : {}),
+    ...(metrics ? { metrics } : {}),
+    refuse,
   });
   await app.register(healthRoutes, { ready: () => state.table !== undefined });
   return app;

@@ -2,6 +2,7 @@
 // requests in rather than cutting them.
 import type { Server } from 'node:http';
 import { Server as NetServer, type Socket } from 'node:net';
+import type { TLSSocket } from 'node:tls';
 
 /** A connection with no request for this long counts as idle when draining. */
 const QUIET_MS = 250;
@@ -33,6 +34,9 @@ export function trackConnections(
   const open = new Set<Tracked>();
   let draining = false;
   server.on(options.secure ? 'secureConnection' : 'connection', (socket: Tracked) => {
+    // A client may not renegotiate TLS 1.2: each renegotiation costs the server a handshake, and
+    // nothing here needs one (client certificates are not used).
+    if (options.secure) (socket as Tracked & TLSSocket).disableRenegotiation();
     socket[lastRequest] = Date.now();
     open.add(socket);
     // Node closes a connection that starts a request and stalls (408), but with

@@ -69,11 +69,17 @@ export function createLogger(options: LoggerOptions): Logger {
           method: req.method,
           path: (req.url ?? '').split('?')[0],
         }),
+        // The type, code, message and stack, addresses scrubbed, and nothing else: Node's
+        // client errors carry the raw request bytes (`rawPacket`), query and all.
         err: (err: Error) => {
-          const out = stdSerializers.err(err);
-          out.message = scrubEmails(out.message);
-          if (out.stack) out.stack = scrubEmails(out.stack);
-          return out;
+          const { type, message, stack } = stdSerializers.err(err);
+          const code = (err as { code?: unknown }).code;
+          return {
+            type,
+            ...(typeof code === 'string' ? { code } : {}),
+            message: scrubEmails(message),
+            ...(stack ? { stack: scrubEmails(stack) } : {}),
+          };
         },
       },
     },

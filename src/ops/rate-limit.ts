@@ -6,10 +6,17 @@ export interface RateLimiter {
 }
 
 const WINDOW_MS = 60_000;
-/** Past this many clients in one window, new ones are not counted: memory stays bounded under a flood of addresses. */
-const MAX_CLIENTS = 100_000;
+/** Addresses counted one by one in a window; memory stays bounded under a flood of addresses. */
+export const MAX_CLIENTS = 100_000;
+/** The key every address past MAX_CLIENTS shares (no address contains a NUL). */
+const OVERFLOW = '\0overflow';
 
-export function createRateLimiter(perMinute: number): RateLimiter {
+/**
+ * Past `maxClients` addresses in one window, every new address counts against one shared budget
+ * of `perMinute`: an attacker with more addresses than the table holds gets that budget once,
+ * not a fresh one per address. Addresses already in the table keep their own.
+ */
+export function createRateLimiter(perMinute: number, maxClients = MAX_CLIENTS): RateLimiter {
   let windowStart = 0;
   const counts = new Map<string, number>();
   return {
@@ -18,13 +25,16 @@ export function createRateLimiter(perMinute: number): RateLimiter {
         windowStart = now;
         counts.clear();
       }
-      const seen = counts.get(client);
-      if (seen === undefined) {
-        if (counts.size < MAX_CLIENTS) counts.set(client, 1);
-        return 0;
+      let key = client;
+      let seen = counts.get(key);
+      if (seen === undefined && counts.size >= maxClients) {
+        key = OVERFLOW;
+        seen = counts.get(key);
       }
-      if (seen >= perMinute) return Math.max(1, Math.ceil((windowStart + WINDOW_MS - now) / 1000));
-      counts.set(client, seen + 1);
+      if (seen !== undefined && seen >= perMinute) {
+        return Math.max(1, Math.ceil((windowStart + WINDOW_MS - now) / 1000));
+      }
+      counts.set(key, (seen ?? 0) + 1);
       return 0;
     },
   };

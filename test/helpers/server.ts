@@ -1,7 +1,10 @@
 // Starts the real server (startServer, as `mdm-discovery serve` does) on a loopback port, logs captured.
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { parseEnv } from '../../src/config/env.js';
 import { type RunningServer, startServer } from '../../src/server.js';
+import type { Pki } from './pki.js';
 
 export interface CapturedServer extends RunningServer {
   /** Every log line written so far. */
@@ -29,4 +32,25 @@ export async function startCaptured(
       await server.shutdown();
     },
   };
+}
+
+/** The real server serving HTTPS with a fresh leaf for contoso.example, its files `dir/name-*.pem`. */
+export async function startHttps(
+  pki: Pki,
+  dir: string,
+  name: string,
+  env: Record<string, string> = {},
+): Promise<{ server: CapturedServer; cert: string; key: string; port: number }> {
+  const cert = join(dir, `${name}-cert.pem`);
+  const key = join(dir, `${name}-key.pem`);
+  const leaf = pki.leaf(['contoso.example']);
+  await writeFile(cert, leaf.cert);
+  await writeFile(key, leaf.key);
+  const server = await startCaptured(undefined, {
+    TLS_CERT_FILE: cert,
+    TLS_KEY_FILE: key,
+    WATCH_CONFIG: 'false',
+    ...env,
+  });
+  return { server, cert, key, port: Number(new URL(server.url).port) };
 }

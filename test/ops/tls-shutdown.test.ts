@@ -6,7 +6,7 @@ import { Agent, request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { finished, listening, startCli } from '../helpers/cli.js';
 import { makePki, type Pki } from '../helpers/pki.js';
-import { startCaptured } from '../helpers/server.js';
+import { startCaptured, startHttps as startHttpsServer } from '../helpers/server.js';
 
 const WELL_KNOWN = '/.well-known/com.apple.remotemanagement';
 let pki: Pki;
@@ -48,21 +48,8 @@ function handshake(port: number, options: Partial<ConnectionOptions> = {}) {
   });
 }
 
-/** The real server serving HTTPS with a fresh leaf for contoso.example, its files named `name`-*.pem. */
-async function startHttps(name: string, env: Record<string, string> = {}) {
-  const cert = join(dir, `${name}-cert.pem`);
-  const key = join(dir, `${name}-key.pem`);
-  const leaf = pki.leaf(['contoso.example']);
-  await writeFile(cert, leaf.cert);
-  await writeFile(key, leaf.key);
-  const server = await startCaptured(undefined, {
-    TLS_CERT_FILE: cert,
-    TLS_KEY_FILE: key,
-    WATCH_CONFIG: 'false',
-    ...env,
-  });
-  return { server, cert, key };
-}
+const startHttps = (name: string, env: Record<string, string> = {}) =>
+  startHttpsServer(pki, dir, name, env);
 
 describe('HTTPS served directly (TLS_CERT_FILE, TLS_KEY_FILE)', () => {
   it('negotiates TLS 1.2+ with forward-secret AEAD suites only, and picks up a renewed certificate', async () => {

@@ -1,11 +1,13 @@
 // The discovery route: one lookup in the compiled table, precomputed bytes out, one log line.
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { type Decision, decide } from '../../discovery/decide.js';
-import { userDomain } from '../../discovery/query.js';
+import { toAsciiDomain } from '../../discovery/host.js';
+import { isModelFamily, userDomain } from '../../discovery/query.js';
+import type { PreparedResponse } from '../../discovery/response.js';
 import type { RoutingTable } from '../../discovery/table.js';
 import type { Metrics } from '../../ops/metrics.js';
 import { REQUEST_MESSAGE } from '../logger.js';
-import { type FixedResponses, sendPrepared, writePrepared } from '../responses.js';
+import { type FixedResponses, writePrepared } from '../responses.js';
 
 export const WELL_KNOWN_PATH = '/.well-known/com.apple.remotemanagement';
 
@@ -17,10 +19,41 @@ export interface DiscoveryRouteOptions {
   readonly metrics?: Metrics;
   /** Whether the per-request info line is written; when not, its HMAC is not computed either. */
   readonly logRequests: boolean;
+  /** Sends one of the service's fixed answers and counts it under `outcome`. */
+  readonly refuse: (reply: FastifyReply, response: PreparedResponse, outcome: string) => unknown;
+}
+
+/**
+ * The host and query of a request target. An absolute-form target (`GET http://host/path`, which
+ * a proxy may send) names the host itself, and RFC 9112 section 3.2.2 says it wins over Host:
+ * https://www.rfc-editor.org/rfc/rfc9112#section-3.2.2
+ */
+export function requestTarget(
+  url: string,
+  host: string | undefined,
+): { host: string | undefined; search: string } {
+  const q = url.indexOf('?');
+  const search = q === -1 ? '' : url.slice(q + 1);
+  if (url.charCodeAt(0) === 47 /* / */) return { host, search };
+  const start = url.indexOf('://') + 3;
+  const end = url.indexOf('/', start);
+  const authority = start === 2 || end === -1 ? undefined : url.slice(start, end);
+  // Userinfo (`user@host`) is not part of a Host: such a target names no configured domain.
+  return { host: authority?.includes('@') ? undefined : authority, search };
+}
+
+function familyLabel(family: string): string {
+  return isModelFamily(family) ? family : 'other';
+}
+
+function loggedDomain(user: string | undefined): string | undefined {
+  const domain = userDomain(user);
+  if (domain === undefined) return undefined;
+  return toAsciiDomain(domain) ?? 'invalid';
 }
 
 export async function discoveryRoutes(app: FastifyInstance, options: DiscoveryRouteOptions) {
-  const { state, fixed, fingerprint, metrics, logRequests } = options;
+  const { state, fixed, fingerprint, metrics, logRequests, refuse } = options;
 
   function logDecision(request: FastifyRequest, decision: Decision, status: number, ms: number) {
     const query = decision.query;
@@ -32,9 +65,11 @@ export async function discoveryRoutes(app: FastifyInstance, options: DiscoveryRo
         outcome: decision.outcome,
         status,
         method: request.method,
-        modelFamily: query?.modelFamily?.slice(0, 32),
-        // Never the address itself: its domain, and a keyed hash to correlate one person's attempts.
-        userDomain: userDomain(user)?.slice(0, 253),
+        // Apple's values only: anything else could be an address sent in the wrong parameter.
+        modelFamily: query?.modelFamily === undefined ? undefined : familyLabel(query.modelFamily),
+        // Never the address itself: its domain when it is one (a valid name, so never a string
+        // with an @ or an escaped one), and a keyed hash to correlate one person's attempts.
+        userDomain: loggedDomain(user),
         user: user === undefined ? undefined : fingerprint(user),
         ms: Math.round(ms * 100) / 100,
       },
@@ -45,13 +80,8 @@ export async function discoveryRoutes(app: FastifyInstance, options: DiscoveryRo
     method: ['GET', 'HEAD'],
     url: WELL_KNOWN_PATH,
     handler(request, reply) {
-      const url = request.raw.url ?? '';
-      const q = url.indexOf('?');
-      const decision = decide(state.table, {
-        // request.host is X-Forwarded-Host only when the peer is a trusted proxy (TRUST_PROXY).
-        host: request.host,
-        search: q === -1 ? '' : url.slice(q + 1),
-      });
+      // request.host is X-Forwarded-Host only when the peer is a trusted proxy (TRUST_PROXY).
+      const decision = decide(state.table, requestTarget(request.raw.url ?? '', request.host));
       // The hot path: precomputed bytes straight to the socket, then the metrics and the log line,
       // without Fastify's send and onResponse machinery (docs/PERFORMANCE.md says what this bought).
       reply.hijack();
@@ -69,7 +99,7 @@ export async function discoveryRoutes(app: FastifyInstance, options: DiscoveryRo
     method: app.supportedMethods.filter((m) => m !== 'GET' && m !== 'HEAD'),
     url: WELL_KNOWN_PATH,
     onRequest(_request, reply, done) {
-      sendPrepared(reply, fixed.methodNotAllowed);
+      refuse(reply, fixed.methodNotAllowed, 'method_not_allowed');
       done();
     },
     handler() {
