@@ -1,7 +1,7 @@
 // Loading a config: a JSON file or a directory of them, parsed, checked as a whole, or refused with every problem.
 import { createHash } from 'node:crypto';
-import { readdirSync, realpathSync, type Stats, statSync } from 'node:fs';
-import { basename, dirname, join, relative, resolve, sep } from 'node:path';
+import { readdirSync, type Stats, statSync } from 'node:fs';
+import { dirname, join, relative, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { z } from 'zod';
 import { checkIntuneUrl, repeatedSuffix } from './checks.js';
@@ -61,7 +61,7 @@ export interface ParseOptions {
   /** Reads a users file (synchronously: loading is all-or-nothing, never interleaved with requests). */
   readonly readText?: (path: string) => string;
   /**
-   * Folders users files must be in (after symlinks are resolved); any folder when absent. A config
+   * Folders users files must be in (by their written path); any folder when absent. A config
    * must not make the service read, and quote in its errors, a file it has no business with.
    */
   readonly usersFileRoots?: readonly string[];
@@ -190,7 +190,7 @@ export function parseConfig(
 ): Config {
   const readText =
     options.readText ?? ((path: string) => readRegularFile(path, MAX_USERS_FILE_BYTES));
-  const roots = options.usersFileRoots?.map(realFolder);
+  const roots = options.usersFileRoots?.map((root) => resolve(root));
   const problems: ConfigProblem[] = [];
   const tenants: SourcedTenant[] = [];
   const serviceHosts: { host: string; file: string; path: string }[] = [];
@@ -247,23 +247,13 @@ export function parseConfig(
   return { tenants, serviceHosts: serviceHosts.map((s) => s.host), userLists, warnings: placed };
 }
 
-/** A folder with its symlinks resolved (as far as it exists), so that `..` and links cannot leave it. */
-function realFolder(path: string): string {
-  try {
-    return realpathSync(resolve(path));
-  } catch {
-    return resolve(path);
-  }
-}
-
+/**
+ * Whether a resolved path lies under a folder, by its written path: `..` cannot leave the folder.
+ * Links inside the folder are followed as they are (a Kubernetes ConfigMap volume is made of
+ * them); whoever can place a link there can write the config itself.
+ */
 function isInside(file: string, root: string): boolean {
-  let real: string;
-  try {
-    real = realpathSync(file);
-  } catch {
-    real = join(realFolder(dirname(file)), basename(file));
-  }
-  return real.startsWith(root.endsWith(sep) ? root : `${root}${sep}`);
+  return file.startsWith(root.endsWith(sep) ? root : `${root}${sep}`);
 }
 
 function readUsersFile(

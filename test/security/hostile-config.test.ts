@@ -2,7 +2,15 @@
 // may crash it, freeze it, or leak through its errors, and the last good config keeps serving.
 import type { ChildProcess } from 'node:child_process';
 import { execFileSync } from 'node:child_process';
-import { chmodSync, mkdtempSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  mkdirSync,
+  mkdtempSync,
+  rmSync,
+  symlinkSync,
+  unlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { request } from 'undici';
@@ -242,6 +250,17 @@ describe('users files outside the config folder', () => {
     },
     30_000,
   );
+
+  it("reads one through a ConfigMap's links inside the config folder", async () => {
+    mkdirSync(join(dir, '..2026_11_30'));
+    writeFileSync(join(dir, '..2026_11_30', 'cohort.txt'), 'ann@contoso.example\n');
+    symlinkSync('..2026_11_30', join(dir, '..data'));
+    symlinkSync(join('..data', 'cohort.txt'), join(dir, 'cohort.txt'));
+    const file = join(dir, 'config.json');
+    writeFileSync(file, tenant(GOOD, usersRule('cohort.txt')));
+    const config = await loadConfig(file);
+    expect(config.userLists.get(join(dir, 'cohort.txt'))?.has('ann@contoso.example')).toBe(true);
+  });
 
   it('reads one where USERS_FILE_ROOTS allows its folder', async () => {
     const lists = mkdtempSync(join(tmpdir(), 'mdm-lists-'));
