@@ -267,6 +267,10 @@ export function adminReadyUrl(): string {
  */
 export async function main(options: ServeOptions = {}): Promise<number> {
   loadDotenv({ quiet: true });
+  // SIGHUP's default action ends the process: a reload asked for during start-up (a ConfigMap
+  // reloader, a quick `kill -HUP`) must not. The config being loaded is the current one anyway.
+  const early = () => process.stderr.write('mdm-discovery: SIGHUP during start-up: ignored\n');
+  process.on('SIGHUP', early);
   let server: RunningServer;
   let env: Env;
   try {
@@ -304,6 +308,7 @@ export async function main(options: ServeOptions = {}): Promise<number> {
   };
   process.on('SIGTERM', stop);
   process.on('SIGINT', stop);
+  process.off('SIGHUP', early);
   process.on('SIGHUP', () => {
     log.info('SIGHUP: reloading');
     void server.reload('SIGHUP');
