@@ -46,10 +46,20 @@ function familyLabel(family: string): string {
   return isModelFamily(family) ? family : 'other';
 }
 
+/** Checked domains remembered (most requests come from a few domains); emptied when full. */
+const checkedDomains = new Map<string, string>();
+const REMEMBERED_DOMAINS = 1024;
+
 function loggedDomain(user: string | undefined): string | undefined {
   const domain = userDomain(user);
   if (domain === undefined) return undefined;
-  return toAsciiDomain(domain) ?? 'invalid';
+  let logged = checkedDomains.get(domain);
+  if (logged === undefined) {
+    logged = toAsciiDomain(domain) ?? 'invalid';
+    if (checkedDomains.size >= REMEMBERED_DOMAINS) checkedDomains.clear();
+    checkedDomains.set(domain, logged);
+  }
+  return logged;
 }
 
 export async function discoveryRoutes(app: FastifyInstance, options: DiscoveryRouteOptions) {
