@@ -1,7 +1,7 @@
 // Hostile config and users files against the real server, in a child process: nothing it reads
 // may crash it, freeze it, or leak through its errors, and the last good config keeps serving.
 import type { ChildProcess } from 'node:child_process';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import {
   chmodSync,
   mkdirSync,
@@ -169,25 +169,37 @@ describe('a config nested 6,000 levels deep', () => {
   }, 30_000);
 });
 
+/**
+ * Root reads any folder, so the server runs as nobody there; where nobody cannot run this Node
+ * (CI's second leg runs a Node from root's npm cache), the case is left to the first leg.
+ */
+const unreadableFoldersWork =
+  process.getuid?.() !== 0 ||
+  spawnSync(process.execPath, ['-e', '0'], { uid: 65534, gid: 65534 }).status === 0;
+
 describe('a config directory that cannot be listed', () => {
-  it('is refused on SIGHUP; the server keeps serving', async () => {
-    const folder = join(dir, 'conf.d');
-    execFileSync('mkdir', ['-m', '755', folder]);
-    writeFileSync(join(folder, 'a.json'), tenant(GOOD));
-    chmodSync(join(folder, 'a.json'), 0o644);
-    const url = await serve(folder, {}, true);
-    // Search permission without read: stat works, readdir fails with EACCES.
-    chmodSync(folder, 0o311);
-    await reload('refused');
-    expect(messages()).toContain(
-      'conf.d (root): permission denied; the service user must be able to read it',
-    );
-    expect(await ask(url)).toEqual({ status: 200, body: body(GOOD) });
-    chmodSync(folder, 0o755);
-    writeFileSync(join(folder, 'a.json'), tenant(NEXT));
-    await reload(2);
-    expect(await ask(url)).toEqual({ status: 200, body: body(NEXT) });
-  }, 30_000);
+  it.runIf(unreadableFoldersWork)(
+    'is refused on SIGHUP; the server keeps serving',
+    async () => {
+      const folder = join(dir, 'conf.d');
+      execFileSync('mkdir', ['-m', '755', folder]);
+      writeFileSync(join(folder, 'a.json'), tenant(GOOD));
+      chmodSync(join(folder, 'a.json'), 0o644);
+      const url = await serve(folder, {}, true);
+      // Search permission without read: stat works, readdir fails with EACCES.
+      chmodSync(folder, 0o311);
+      await reload('refused');
+      expect(messages()).toContain(
+        'conf.d (root): permission denied; the service user must be able to read it',
+      );
+      expect(await ask(url)).toEqual({ status: 200, body: body(GOOD) });
+      chmodSync(folder, 0o755);
+      writeFileSync(join(folder, 'a.json'), tenant(NEXT));
+      await reload(2);
+      expect(await ask(url)).toEqual({ status: 200, body: body(NEXT) });
+    },
+    30_000,
+  );
 });
 
 describe('users files and config entries that are not regular files', () => {
