@@ -1,9 +1,8 @@
-// The process edge: .env, the environment, the logger, the listeners, reloads and signals. The only file that reads process.env.
+// The serving process: the logger, the listeners, reloads, signals and shutdown, from parsed settings.
 import type { Server as HttpsServer } from 'node:https';
-import { config as loadDotenv } from 'dotenv';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
-import { type Env, folderList, parseEnv } from './config/env.js';
+import type { Env } from './config/env.js';
 import { type Config, DEFAULT_CONFIG_PATH, loadConfig } from './config/load.js';
 import { ConfigError, problemLines } from './config/problems.js';
 import { FileReadError, readRegularFile } from './config/read-file.js';
@@ -73,8 +72,13 @@ export async function startServer(env: Env, options: ServeOptions = {}): Promise
   const loadMs = Math.round(performance.now() - loadStarted);
   let generation = 1;
   metrics.configLoaded(generation, config.tenants.length);
+  // Ready while a loaded config serves and no drain has begun; the admin listener stays up
+  // through the drain, so that a liveness probe still gets its 200 and only readiness says 503.
+  let draining = false;
   const admin =
-    env.ADMIN_PORT === 'off' ? undefined : await buildAdminApp({ metrics, ready: () => true });
+    env.ADMIN_PORT === 'off'
+      ? undefined
+      : await buildAdminApp({ metrics, ready: () => !draining && app.server.listening });
   const url = await app.listen({ host: env.HOST, port: env.PORT });
   const adminUrl = admin
     ? await admin.listen({ host: env.ADMIN_HOST, port: env.ADMIN_PORT as number })
@@ -160,6 +164,7 @@ export async function startServer(env: Env, options: ServeOptions = {}): Promise
   watcher?.watch(watched());
 
   const shutdown = async (): Promise<'drained' | 'forced'> => {
+    draining = true;
     watcher?.close();
     let forced = false;
     const timer = setTimeout(() => {
@@ -238,67 +243,43 @@ export function logFormat(setting: Env['LOG_FORMAT'], stdoutIsTty: boolean): 'js
 }
 
 /**
- * The config the service would read, for commands that read it without serving it (`explain`,
- * `validate`): MDM_DISCOVERY_CONFIG from the environment or .env, else the demo, and the folders
- * users files may be in. Only these two variables are read.
+ * `mdm-discovery serve` with parsed settings: starts, reloads on SIGHUP, and shuts down on SIGTERM
+ * or SIGINT after in-flight requests finish; a second signal exits at once. Returns the exit code
+ * for a failed start (the caller sets process.exitCode); throws ConfigError for an invalid config.
  */
-export function configSourceFromEnvironment(): { path: string; usersFileRoots: string[] } {
-  loadDotenv({ quiet: true });
-  return {
-    path: process.env.MDM_DISCOVERY_CONFIG || DEFAULT_CONFIG_PATH,
-    usersFileRoots: folderList(process.env.USERS_FILE_ROOTS),
-  };
-}
-
-/** Where `healthcheck` asks: the admin listener's /readyz, else the public one (plain HTTP only). */
-export function adminReadyUrl(): string {
-  loadDotenv({ quiet: true });
-  const env = parseEnv(process.env);
-  const local = (host: string) => (host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host);
-  return env.ADMIN_PORT === 'off'
-    ? `${env.TLS_CERT_FILE ? 'https' : 'http'}://${local(env.HOST)}:${env.PORT}/readyz`
-    : `http://${local(env.ADMIN_HOST)}:${env.ADMIN_PORT}/readyz`;
-}
-
-/**
- * `mdm-discovery serve`: reads .env and the environment, starts, reloads on SIGHUP, and shuts
- * down on SIGTERM or SIGINT after in-flight requests finish; a second signal exits at once.
- * Returns the exit code for a failed start (the caller sets process.exitCode).
- */
-export async function main(options: ServeOptions = {}): Promise<number> {
-  loadDotenv({ quiet: true });
+export async function main(env: Env, options: ServeOptions = {}): Promise<0 | 1> {
   // SIGHUP's default action ends the process: a reload asked for during start-up (a ConfigMap
   // reloader, a quick `kill -HUP`) must not. The config being loaded is the current one anyway.
   const early = () => process.stderr.write('mdm-discovery: SIGHUP during start-up: ignored\n');
   process.on('SIGHUP', early);
   let server: RunningServer;
-  let env: Env;
   try {
-    env = parseEnv(process.env);
     server = await startServer(env, options);
   } catch (error) {
+    process.off('SIGHUP', early);
+    // A ConfigError is the dispatcher's to print; anything else (a port in use) is said here.
+    if (error instanceof ConfigError) throw error;
     process.stderr.write(`mdm-discovery: ${(error as Error).message}\n`);
     return 1;
   }
   const log = server.app.log;
   let stopping = false;
-  const stop = (signal: NodeJS.Signals) => {
+  const stop = (reason: string, code: 0 | 1) => {
     if (stopping) {
-      process.stderr.write(`mdm-discovery: ${signal} again, exiting now\n`);
+      process.stderr.write(`mdm-discovery: ${reason} again, exiting now\n`);
       process.exit(1);
     }
     stopping = true;
-    log.info({ signal }, 'shutting down');
+    log.info({ reason }, 'shutting down');
     // The process ends within the grace period whatever is still pending (a read stuck in the
     // kernel keeps the event loop alive, and Node would otherwise wait for it for ever).
-    const exitBy = (ms: number, code: number) =>
-      setTimeout(() => process.exit(process.exitCode ?? code), ms).unref();
-    exitBy(env.SHUTDOWN_GRACE_MS + 1000, 1);
+    setTimeout(() => process.exit(1), env.SHUTDOWN_GRACE_MS + 1000).unref();
     server.shutdown().then(
       (how) => {
         log.info({ how }, 'stopped');
-        process.exitCode = how === 'drained' ? 0 : 1;
-        exitBy(500, 0);
+        const exit = how === 'drained' ? code : 1;
+        process.exitCode = exit;
+        setTimeout(() => process.exit(exit), 500).unref();
       },
       (error: unknown) => {
         log.error({ err: error }, 'shutdown failed');
@@ -306,8 +287,17 @@ export async function main(options: ServeOptions = {}): Promise<number> {
       },
     );
   };
-  process.on('SIGTERM', stop);
-  process.on('SIGINT', stop);
+  process.on('SIGTERM', () => stop('SIGTERM', 0));
+  process.on('SIGINT', () => stop('SIGINT', 0));
+  // A bug must not leave a half-working process: log it, drain what is in flight, exit 1.
+  process.on('uncaughtException', (error) => {
+    log.fatal({ err: error }, 'uncaught exception');
+    stop('uncaught exception', 1);
+  });
+  process.on('unhandledRejection', (reason) => {
+    log.fatal({ err: reason }, 'unhandled rejection');
+    stop('unhandled rejection', 1);
+  });
   process.off('SIGHUP', early);
   process.on('SIGHUP', () => {
     log.info('SIGHUP: reloading');

@@ -1,9 +1,6 @@
-// Argument parsing shared by the commands: node:util parseArgs, with usage errors as values.
+// Argument parsing shared by the commands: node:util parseArgs, its errors as usage errors.
 import { type ParseArgsConfig, parseArgs } from 'node:util';
-
-export class UsageError extends Error {
-  readonly code = 'MDM_USAGE';
-}
+import { UsageError } from './command.js';
 
 export function parse<T extends NonNullable<ParseArgsConfig['options']>>(
   args: string[],

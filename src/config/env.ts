@@ -135,5 +135,5 @@ export function parseEnv(source: Readonly<Record<string, string | undefined>>): 
     const value = name.endsWith('_KEY') ? undefined : present[name];
     return `${name}${value === undefined ? '' : `=${JSON.stringify(value)}`}: ${issue.message}`;
   });
-  throw new EnvError(`invalid environment:\n${lines.join('\n')}`);
+  throw new EnvError(`invalid environment: ${lines.join('; ')}`);
 }

@@ -1,7 +1,16 @@
 // Prepared answers: status, headers and body bytes computed once, when a config is compiled.
 
 import type { DiscoveryQuery } from './query.js';
-import type { RedirectTarget } from './table.js';
+
+export interface RedirectTarget {
+  readonly status: 302 | 307;
+  /** The target URL up to its query. */
+  readonly base: string;
+  /** The target's own query pairs, as written, with their decoded names. */
+  readonly params: readonly { readonly name: string; readonly pair: string }[];
+  /** Security headers and Cache-Control; Location is added per request. */
+  readonly headers: Readonly<Record<string, string>>;
+}
 
 const NO_BODY = Buffer.alloc(0);
 

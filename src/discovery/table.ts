@@ -1,20 +1,10 @@
 // The routing table: every tenant's rules and prepared answers, keyed by the domains it serves.
 import { nearestParent } from './host.js';
 import type { Condition } from './match.js';
-import type { PreparedResponse } from './response.js';
+import type { PreparedResponse, RedirectTarget } from './response.js';
 
 export type ActionOutcome = 'enroll' | 'reject' | 'not_found' | 'redirect';
 export type Outcome = ActionOutcome | 'unknown_host' | 'bad_query';
-
-export interface RedirectTarget {
-  readonly status: 302 | 307;
-  /** The target URL up to its query. */
-  readonly base: string;
-  /** The target's own query pairs, as written, with their decoded names. */
-  readonly params: readonly { readonly name: string; readonly pair: string }[];
-  /** Security headers and Cache-Control; Location is added per request. */
-  readonly headers: Readonly<Record<string, string>>;
-}
 
 export type CompiledAction =
   | { readonly outcome: 'enroll' | 'reject' | 'not_found'; readonly response: PreparedResponse }

@@ -4,7 +4,10 @@ import type { Metrics } from './metrics.js';
 
 export interface AdminOptions {
   readonly metrics: Metrics;
-  /** Whether a config is loaded (stays true after a refused reload: the last good one serves). */
+  /**
+   * Whether the service takes new requests: false while it drains. A refused reload changes
+   * nothing (the last good config serves).
+   */
   readonly ready: () => boolean;
 }
 

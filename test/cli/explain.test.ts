@@ -120,3 +120,21 @@ describe('mdm-discovery explain', () => {
     expect(invalid.err).toContain('/nonexistent/config.json (root): no such file or directory');
   });
 });
+
+describe('colour', () => {
+  const args = ['explain', '--host', 'fabrikam.example', '--model-family', 'Mac', ...config];
+  const ESC = '\u001b[';
+
+  it.each([
+    ['a terminal', {}, true, true],
+    ['a terminal with NO_COLOR', { NO_COLOR: '1' }, true, false],
+    ['a terminal with FORCE_COLOR=0', { FORCE_COLOR: '0' }, true, false],
+    ['a pipe', {}, false, false],
+    ['a pipe with FORCE_COLOR', { FORCE_COLOR: '1' }, false, true],
+    ['FORCE_COLOR over NO_COLOR', { FORCE_COLOR: '1', NO_COLOR: '1' }, false, true],
+  ] as const)('%s: coloured %s', async (_label, env, tty, coloured) => {
+    const result = await cliInProcess(args, env, { tty });
+    expect(result.code).toBe(0);
+    expect(result.out.includes(ESC)).toBe(coloured);
+  });
+});

@@ -87,9 +87,9 @@ describe('mdm-discovery serve', () => {
     expect(result.stdout).not.toContain('listening');
     expect(result.stderr).toBe(
       [
-        'mdm-discovery: invalid configuration (2 errors):',
         `${file}:6:9 tenants[0].domains[0]: "A.example " has trailing whitespace; write "A.example"`,
         `${file}:10:23 tenants[0].enroll.intune.tenantId: "YourAADTenantID" still holds the placeholder "YourAADTenantID"; replace it with your Microsoft Entra tenant ID (a GUID: Entra admin center > Overview > Tenant ID)`,
+        'mdm-discovery serve: invalid configuration (2 errors)',
         '',
       ].join('\n'),
     );
@@ -111,13 +111,24 @@ describe('mdm-discovery serve', () => {
     expect(fromEnv.stderr).toContain('from-env.json (root): no such file or directory');
   });
 
-  it('refuses a bad environment with the variable and the fix', async () => {
-    const result = await runCli(['serve'], { PORT: 'eighty' });
-    expect(result.code).toBe(1);
-    expect(result.stderr).toBe(
-      'mdm-discovery: invalid environment:\nPORT="eighty": must be a whole number from 0 to 65535\n',
-    );
-  });
+  it.each([
+    ['serve'],
+    ['validate'],
+    ['explain', '--host', 'contoso.example'],
+    ['verify', 'contoso.example'],
+    ['init', '--domain', 'contoso.example', '--fleet', 'https://fleet.contoso.example'],
+    ['healthcheck'],
+  ])(
+    '%s: refuses a bad environment in one line, with the variable and the fix, exit 2',
+    async (...args) => {
+      const result = await runCli(args, { PORT: 'eighty' });
+      expect(result.code).toBe(2);
+      expect(result.stdout).toBe('');
+      expect(result.stderr).toBe(
+        'mdm-discovery: invalid environment: PORT="eighty": must be a whole number from 0 to 65535\n',
+      );
+    },
+  );
 });
 
 describe('mdm-discovery', () => {
@@ -137,5 +148,35 @@ describe('mdm-discovery', () => {
     const option = await runCli(['serve', '--port', '1']);
     expect(option.code).toBe(2);
     expect(option.stderr).toContain("Unknown option '--port'");
+  });
+});
+
+describe('a bug in the running server', () => {
+  it.each([
+    [
+      'an uncaught exception',
+      'setTimeout(() => { throw new Error("boom") }, 300)',
+      'uncaught exception',
+    ],
+    [
+      'an unhandled rejection',
+      'setTimeout(() => Promise.reject(new Error("boom")), 300)',
+      'unhandled rejection',
+    ],
+  ])('%s is logged, the server drains and exits 1', async (_label, code, message) => {
+    const child = startCli(['serve'], { PORT: '0' }, undefined, {
+      nodeArgs: ['--import', `data:text/javascript,${encodeURIComponent(code)}`],
+    });
+    const result = await finished(child);
+    expect(result.code).toBe(1);
+    const lines = result.stdout
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as { level: number; msg: string; err?: { message: string } });
+    expect(lines.find((l) => l.msg === message)).toMatchObject({
+      level: 60,
+      err: { message: 'boom' },
+    });
+    expect(lines.at(-1)).toMatchObject({ msg: 'stopped' });
   });
 });

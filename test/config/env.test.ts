@@ -59,10 +59,9 @@ describe('parseEnv', () => {
       parseEnv({ TRUST_PROXY: '10.0.0.0/99', TLS_CERT_FILE: '/c.pem', ADMIN_PORT: 'no' }),
     ).toThrow(
       [
-        'invalid environment:',
-        'ADMIN_PORT="no": must be a port number from 0 to 65535, or off',
+        'invalid environment: ADMIN_PORT="no": must be a port number from 0 to 65535, or off',
         'TRUST_PROXY="10.0.0.0/99": "10.0.0.0/99" is not an address or CIDR; use off, a hop count, or addresses/CIDRs such as 10.0.0.0/8,127.0.0.1',
-      ].join('\n'),
+      ].join('; '),
     );
     expect(() => parseEnv({ TLS_CERT_FILE: '/c.pem' })).toThrow(
       'TLS_KEY_FILE: is required with the other TLS_*_FILE: set both to serve HTTPS, or neither',
@@ -75,11 +74,10 @@ describe('parseEnv', () => {
       parseEnv({ PORT: '80a', LOG_LEVEL: 'loud', LOG_HASH_KEY: 'short-secret' }),
     ).toThrow(
       [
-        'invalid environment:',
-        'PORT="80a": must be a whole number from 0 to 65535',
+        'invalid environment: PORT="80a": must be a whole number from 0 to 65535',
         'LOG_LEVEL="loud": Invalid option: expected one of "fatal"|"error"|"warn"|"info"|"debug"|"trace"|"silent"',
         'LOG_HASH_KEY: must be at least 16 characters (use: openssl rand -hex 32)',
-      ].join('\n'),
+      ].join('; '),
     );
   });
 });

@@ -24,9 +24,10 @@ export function startCli(
   args: string[],
   env: Record<string, string> = {},
   cwd = ROOT,
-  user: { uid?: number; gid?: number } = {},
+  more: { uid?: number; gid?: number; nodeArgs?: string[] } = {},
 ): ChildProcess {
-  return spawn(process.execPath, ['--import', TSX, ENTRY, ...args], {
+  const { nodeArgs = [], ...user } = more;
+  return spawn(process.execPath, ['--import', TSX, ...nodeArgs, ENTRY, ...args], {
     cwd,
     ...user,
     // A clean environment: no MDM_DISCOVERY_CONFIG or PORT leaks in from the developer's shell.
@@ -76,8 +77,10 @@ export function listening(child: ChildProcess): Promise<string> {
 /** Runs a command in this process, through the same dispatcher as the binary (faster than spawning). */
 export async function cliInProcess(
   args: string[],
+  env: Record<string, string> = {},
+  options: { tty?: boolean } = {},
 ): Promise<{ code: number; out: string; err: string }> {
-  const stdout = new PassThrough();
+  const stdout = Object.assign(new PassThrough(), { isTTY: options.tty === true });
   const stderr = new PassThrough();
   let out = '';
   let err = '';
@@ -87,6 +90,6 @@ export async function cliInProcess(
   stderr.on('data', (d: Buffer) => {
     err += d.toString();
   });
-  const code = await run(args, { stdout, stderr, env: {} });
+  const code = await run(args, { stdout, stderr }, env);
   return { code, out, err };
 }

@@ -198,3 +198,49 @@ describe('shutdown', () => {
     expect(result.stdout).toContain('"how":"drained"');
   });
 });
+
+describe('probes while draining', () => {
+  it('answers /readyz 503 and /healthz 200 until the drain ends', async () => {
+    const server = await startCaptured(undefined, {
+      RATE_LIMIT_PER_MINUTE: '0',
+      WATCH_CONFIG: 'false',
+    });
+    const agent = new Agent({ connections: 1 });
+    let busy = true;
+    let stopped: Promise<'drained' | 'forced'> | undefined;
+    const probe = async (path: string) => {
+      const res = await request(`${server.adminUrl}${path}`);
+      return { status: res.statusCode, body: await res.body.json() };
+    };
+    try {
+      expect(await probe('/readyz')).toEqual({ status: 200, body: { status: 'ready' } });
+      // A busy client keeps the drain going (a connection is closed only after 250 ms quiet).
+      const client = (async () => {
+        while (busy) {
+          try {
+            const res = await request(`${server.url}${WELL_KNOWN}`, {
+              headers: { host: 'contoso.example' },
+              dispatcher: agent,
+            });
+            await res.body.text();
+          } catch {
+            // Refused once the drain has closed the listener: expected.
+          }
+          await new Promise((resolve) => setTimeout(resolve, 20));
+        }
+      })();
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      stopped = server.shutdown();
+      expect(await probe('/readyz')).toEqual({ status: 503, body: { status: 'not_ready' } });
+      expect(await probe('/healthz')).toEqual({ status: 200, body: { status: 'ok' } });
+      busy = false;
+      await client;
+      expect(await stopped).toBe('drained');
+      await expect(probe('/healthz')).rejects.toThrow();
+    } finally {
+      busy = false;
+      await agent.close();
+      await (stopped ?? server.shutdown());
+    }
+  });
+});

@@ -2,13 +2,12 @@
 import { STATUS_CODES } from 'node:http';
 import { compileConfig } from '../../config/compile.js';
 import { DEFAULT_CONFIG_PATH, type LoadOptions, loadConfig } from '../../config/load.js';
-import { ConfigError } from '../../config/problems.js';
 import { type DecideTrace, decide } from '../../discovery/decide.js';
 import { WELL_KNOWN_PATH } from '../../http/routes/discovery.js';
 import { securityHeaders } from '../../http/security-headers.js';
-import { configSourceFromEnvironment } from '../../server.js';
-import { parse, UsageError } from '../args.js';
-import type { Command, Io } from '../run.js';
+import { parse } from '../args.js';
+import { painter } from '../color.js';
+import { type Command, UsageError } from '../command.js';
 
 const USAGE = `Usage: mdm-discovery explain --host HOST [--user ID] [--model-family FAMILY] [--config PATH] [--json]
 
@@ -46,47 +45,30 @@ export interface Explanation {
 }
 
 export const explainCommand: Command = {
-  summary: 'show which tenant and rule answer a request, and the exact response',
   usage: USAGE,
-  async run(args, io) {
-    let values: {
-      host?: string;
-      user?: string;
-      'model-family'?: string;
-      config?: string;
-      json?: boolean;
-    };
-    try {
-      const parsed = parse(args, {
-        host: { type: 'string' },
-        user: { type: 'string' },
-        'model-family': { type: 'string' },
-        config: { type: 'string' },
-        json: { type: 'boolean' },
-      });
-      if (parsed.positionals.length > 0)
-        throw new UsageError(`unexpected argument "${parsed.positionals[0]}"`);
-      values = parsed.values;
-      if (!values.host) throw new UsageError('--host is required');
-    } catch (error) {
-      if (!(error instanceof UsageError)) throw error;
-      io.stderr.write(`mdm-discovery explain: ${error.message}\n\n${USAGE}`);
-      return 2;
-    }
-    const source = configSourceFromEnvironment();
-    const configPath = values.config ?? source.path;
-    let explanation: Explanation;
-    try {
-      explanation = await explain(configPath, values.host, values.user, values['model-family'], {
-        usersFileRoots: source.usersFileRoots,
-      });
-    } catch (error) {
-      if (!(error instanceof ConfigError)) throw error;
-      io.stderr.write(`mdm-discovery: ${error.message}\n`);
-      return 1;
-    }
+  async run(args, { io, settings, color }) {
+    const { values, positionals } = parse(args, {
+      host: { type: 'string' },
+      user: { type: 'string' },
+      'model-family': { type: 'string' },
+      config: { type: 'string' },
+      json: { type: 'boolean' },
+    });
+    if (positionals.length > 0) throw new UsageError(`unexpected argument "${positionals[0]}"`);
+    if (!values.host) throw new UsageError('--host is required');
+    const configPath = values.config ?? settings.MDM_DISCOVERY_CONFIG ?? DEFAULT_CONFIG_PATH;
+    // An invalid config is the dispatcher's to report (ConfigError: exit 1).
+    const explanation = await explain(
+      configPath,
+      values.host,
+      values.user,
+      values['model-family'],
+      {
+        usersFileRoots: settings.USERS_FILE_ROOTS,
+      },
+    );
     io.stdout.write(
-      values.json ? `${JSON.stringify(explanation, null, 2)}\n` : render(explanation, io),
+      values.json ? `${JSON.stringify(explanation, null, 2)}\n` : render(explanation, color),
     );
     return 0;
   },
@@ -130,9 +112,8 @@ export async function explain(
   };
 }
 
-function render(e: Explanation, io: Io): string {
-  const color = (io.stdout as { isTTY?: boolean }).isTTY === true && !io.env?.NO_COLOR;
-  const paint = (code: number, text: string) => (color ? `\x1b[${code}m${text}\x1b[0m` : text);
+function render(e: Explanation, color: boolean): string {
+  const paint = painter(color);
   const lines = [
     `config   ${e.config}`,
     `request  GET ${e.request.path}`,

@@ -3,8 +3,8 @@ import { writeFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { parseConfig } from '../../config/load.js';
 import { ConfigError, problemLines } from '../../config/problems.js';
-import { parse, UsageError } from '../args.js';
-import type { Command } from '../run.js';
+import { parse } from '../args.js';
+import { type Command, UsageError } from '../command.js';
 
 const USAGE = `Usage: mdm-discovery init --domain DOMAIN [--domain …] <one MDM> [--name NAME] [--output PATH]
 
@@ -26,60 +26,9 @@ Exit codes: 0 written, 1 the result would be invalid or the file exists, 2 usage
 const SCHEMA_PATH = fileURLToPath(new URL('../../../config/schema.json', import.meta.url));
 
 export const initCommand: Command = {
-  summary: 'write a starter config from flags',
   usage: USAGE,
-  async run(args, io) {
-    let document: object;
-    let output: string;
-    try {
-      const { values, positionals } = parse(args, {
-        domain: { type: 'string', multiple: true },
-        name: { type: 'string' },
-        'intune-tenant': { type: 'string' },
-        cloud: { type: 'string' },
-        jamf: { type: 'string' },
-        enrollment: { type: 'string' },
-        fleet: { type: 'string' },
-        'base-url': { type: 'string' },
-        version: { type: 'string' },
-        output: { type: 'string' },
-      });
-      if (positionals.length > 0) throw new UsageError(`unexpected argument "${positionals[0]}"`);
-      const domains = values.domain ?? [];
-      if (domains.length === 0) throw new UsageError('--domain is required');
-      const chosen = [
-        values['intune-tenant'] && 'intune',
-        values.jamf && 'jamf',
-        values.fleet && 'fleet',
-        (values['base-url'] || values.version) && 'base-url',
-      ].filter(Boolean);
-      if (chosen.length !== 1) {
-        throw new UsageError(
-          'give exactly one of --intune-tenant, --jamf, --fleet, or --base-url with --version',
-        );
-      }
-      if (values.cloud && !values['intune-tenant'])
-        throw new UsageError('--cloud goes with --intune-tenant');
-      if (values.enrollment && !values.jamf) throw new UsageError('--enrollment goes with --jamf');
-      const enroll = values['intune-tenant']
-        ? { intune: { cloud: values.cloud ?? 'commercial', tenantId: values['intune-tenant'] } }
-        : values.jamf
-          ? { jamf: { url: values.jamf, enrollment: values.enrollment ?? 'user' } }
-          : values.fleet
-            ? { fleet: { url: values.fleet } }
-            : { version: values.version, baseUrl: values['base-url'] };
-      const name = values.name ?? (domains[0] ?? '').replace(/^\*\./, '').split('.')[0] ?? 'tenant';
-      document = {
-        // The installed package's schema, so editors autocomplete the new file.
-        $schema: SCHEMA_PATH,
-        tenants: [{ name, domains, enroll }],
-      };
-      output = values.output ?? 'mdm-discovery.json';
-    } catch (error) {
-      if (!(error instanceof UsageError)) throw error;
-      io.stderr.write(`mdm-discovery init: ${error.message}\n\n${USAGE}`);
-      return 2;
-    }
+  async run(args, { io }) {
+    const { document, output } = starter(args);
     const text = `${JSON.stringify(document, null, 2)}\n`;
     try {
       parseConfig([{ file: output, text }]);
@@ -105,3 +54,50 @@ export const initCommand: Command = {
     return 0;
   },
 };
+
+/** The starter config the flags describe, and where to write it; UsageError for bad flags. */
+function starter(args: string[]): { document: object; output: string } {
+  const { values, positionals } = parse(args, {
+    domain: { type: 'string', multiple: true },
+    name: { type: 'string' },
+    'intune-tenant': { type: 'string' },
+    cloud: { type: 'string' },
+    jamf: { type: 'string' },
+    enrollment: { type: 'string' },
+    fleet: { type: 'string' },
+    'base-url': { type: 'string' },
+    version: { type: 'string' },
+    output: { type: 'string' },
+  });
+  if (positionals.length > 0) throw new UsageError(`unexpected argument "${positionals[0]}"`);
+  const domains = values.domain ?? [];
+  if (domains.length === 0) throw new UsageError('--domain is required');
+  const chosen = [
+    values['intune-tenant'] && 'intune',
+    values.jamf && 'jamf',
+    values.fleet && 'fleet',
+    (values['base-url'] || values.version) && 'base-url',
+  ].filter(Boolean);
+  if (chosen.length !== 1) {
+    throw new UsageError(
+      'give exactly one of --intune-tenant, --jamf, --fleet, or --base-url with --version',
+    );
+  }
+  if (values.cloud && !values['intune-tenant'])
+    throw new UsageError('--cloud goes with --intune-tenant');
+  if (values.enrollment && !values.jamf) throw new UsageError('--enrollment goes with --jamf');
+  const enroll = values['intune-tenant']
+    ? { intune: { cloud: values.cloud ?? 'commercial', tenantId: values['intune-tenant'] } }
+    : values.jamf
+      ? { jamf: { url: values.jamf, enrollment: values.enrollment ?? 'user' } }
+      : values.fleet
+        ? { fleet: { url: values.fleet } }
+        : { version: values.version, baseUrl: values['base-url'] };
+  const name = values.name ?? (domains[0] ?? '').replace(/^\*\./, '').split('.')[0] ?? 'tenant';
+  const document = {
+    // The installed package's schema, so editors autocomplete the new file.
+    $schema: SCHEMA_PATH,
+    tenants: [{ name, domains, enroll }],
+  };
+  return { document, output: values.output ?? 'mdm-discovery.json' };
+}

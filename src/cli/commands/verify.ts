@@ -3,8 +3,8 @@ import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
 import { DEFAULT_FAMILIES } from '../../verify/checks.js';
 import type { Report, VerifyOptions } from '../../verify/verify.js';
-import { parse, UsageError } from '../args.js';
-import type { Command } from '../run.js';
+import { parse } from '../args.js';
+import { type Command, UsageError } from '../command.js';
 
 const USAGE = `Usage: mdm-discovery verify <domain | url> [options]
 
@@ -37,70 +37,59 @@ const optionsSchema = z.object({
 });
 
 export const verifyCommand: Command = {
-  summary: 'check a live domain the way an Apple device asks, and say what fails',
   usage: USAGE,
-  async run(args, io) {
-    let options: VerifyOptions;
-    let target: string;
-    let json: boolean;
-    try {
-      const { values, positionals } = parse(args, {
-        user: { type: 'string' },
-        'model-family': { type: 'string', multiple: true },
-        ca: { type: 'string' },
-        resolve: { type: 'string', multiple: true },
-        timeout: { type: 'string' },
-        deadline: { type: 'string' },
-        'allow-private': { type: 'boolean' },
-        json: { type: 'boolean' },
-        'probe-base-url': { type: 'boolean' },
-        'no-probe-base-url': { type: 'boolean' },
+  async run(args, { io, color }) {
+    const { values, positionals } = parse(args, {
+      user: { type: 'string' },
+      'model-family': { type: 'string', multiple: true },
+      ca: { type: 'string' },
+      resolve: { type: 'string', multiple: true },
+      timeout: { type: 'string' },
+      deadline: { type: 'string' },
+      'allow-private': { type: 'boolean' },
+      json: { type: 'boolean' },
+      'probe-base-url': { type: 'boolean' },
+      'no-probe-base-url': { type: 'boolean' },
+    });
+    if (positionals.length !== 1) throw new UsageError('give exactly one domain or URL');
+    const target = positionals[0] as string;
+    const times = optionsSchema.safeParse({ timeout: values.timeout, deadline: values.deadline });
+    if (!times.success) throw new UsageError(times.error.issues[0]?.message ?? 'bad --timeout');
+    // Loaded here, not at start-up: undici and the checks are only for this command.
+    const { parseResolve } = await import('../../verify/net.js');
+    const resolve = (values.resolve ?? []).map((text) => {
+      const parsed = parseResolve(text);
+      if (!parsed) throw new UsageError(`--resolve "${text}" is not HOST:PORT:ADDRESS`);
+      return parsed;
+    });
+    let ca: string | undefined;
+    if (values.ca !== undefined) {
+      ca = await readFile(values.ca, 'utf8').catch(() => {
+        throw new UsageError(`--ca ${values.ca}: cannot be read`);
       });
-      if (positionals.length !== 1) throw new UsageError('give exactly one domain or URL');
-      target = positionals[0] as string;
-      const times = optionsSchema.safeParse({ timeout: values.timeout, deadline: values.deadline });
-      if (!times.success) throw new UsageError(times.error.issues[0]?.message ?? 'bad --timeout');
-      // Loaded here, not at start-up: undici and the checks are only for this command.
-      const { parseResolve } = await import('../../verify/net.js');
-      const resolve = (values.resolve ?? []).map((text) => {
-        const parsed = parseResolve(text);
-        if (!parsed) throw new UsageError(`--resolve "${text}" is not HOST:PORT:ADDRESS`);
-        return parsed;
-      });
-      let ca: string | undefined;
-      if (values.ca !== undefined) {
-        ca = await readFile(values.ca, 'utf8').catch(() => {
-          throw new UsageError(`--ca ${values.ca}: cannot be read`);
-        });
-      }
-      json = values.json === true;
-      options = {
-        user: values.user,
-        families: values['model-family'] ?? [...DEFAULT_FAMILIES],
-        ca,
-        resolve,
-        timeoutMs: times.data.timeout * 1000,
-        deadlineMs: times.data.deadline * 1000,
-        allowPrivate: values['allow-private'] === true,
-        probeBaseUrl: values['no-probe-base-url'] !== true,
-      };
-    } catch (error) {
-      if (!(error instanceof UsageError)) throw error;
-      io.stderr.write(`mdm-discovery verify: ${error.message}\n\n${USAGE}`);
-      return 2;
     }
+    const options: VerifyOptions = {
+      user: values.user,
+      families: values['model-family'] ?? [...DEFAULT_FAMILIES],
+      ca,
+      resolve,
+      timeoutMs: times.data.timeout * 1000,
+      deadlineMs: times.data.deadline * 1000,
+      allowPrivate: values['allow-private'] === true,
+      probeBaseUrl: values['no-probe-base-url'] !== true,
+    };
     const { VerifyTargetError, verify } = await import('../../verify/verify.js');
     const { renderReport } = await import('../../verify/render.js');
     let report: Report;
     try {
       report = await verify(target, options);
     } catch (error) {
-      if (!(error instanceof VerifyTargetError)) throw error;
-      io.stderr.write(`mdm-discovery verify: ${error.message}\n`);
-      return 2;
+      if (error instanceof VerifyTargetError) throw new UsageError(error.message);
+      throw error;
     }
-    const color = (io.stdout as { isTTY?: boolean }).isTTY === true && !io.env?.NO_COLOR;
-    io.stdout.write(json ? `${JSON.stringify(report, null, 2)}\n` : renderReport(report, color));
+    io.stdout.write(
+      values.json ? `${JSON.stringify(report, null, 2)}\n` : renderReport(report, color),
+    );
     return report.verdict === 'fail' ? 1 : 0;
   },
 };
