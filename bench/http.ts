@@ -419,7 +419,7 @@ ${table.join('\n')}
 
 ${start.join('\n')}
 
-Identical runs vary by about ±20 % on these machines (BASELINE.md): compare within one run.
+Identical runs vary by about ±20 % on these machines: compare within one run.
 `;
 writeFileSync(join(root, 'docs/BENCHMARKS.md'), report);
 console.log(`\n${table.join('\n')}\n\n${start.join('\n')}\n\nwritten to docs/BENCHMARKS.md`);

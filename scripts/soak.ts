@@ -18,6 +18,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { Pool, request } from 'undici';
+import { WELL_KNOWN_PATH as WELL_KNOWN } from '../src/protocol.js';
 
 const SECONDS = Number(process.env.SOAK_SECONDS ?? 60);
 const CONNECTIONS = Number(process.env.SOAK_CONNECTIONS ?? 16);
@@ -25,7 +26,6 @@ const SWAP_MS = Number(process.env.SOAK_SWAP_MS ?? 200);
 const GRACE_MS = 10_000;
 const root = new URL('..', import.meta.url).pathname;
 const work = mkdtempSync(join(tmpdir(), 'mdm-soak-'));
-const WELL_KNOWN = '/.well-known/com.apple.remotemanagement';
 
 // --- the configs, and the oracle ------------------------------------------------------------
 type Variant = 'a' | 'b';
@@ -76,7 +76,7 @@ const C = {
   ],
 };
 
-/** What a config answers, by PROTOCOL.md and the README's rules, computed here and not by the service. */
+/** What a config answers, by docs/protocol.md and docs/routing.md, computed here and not by the service. */
 function expected(
   variant: Variant,
   host: string,

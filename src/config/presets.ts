@@ -1,4 +1,4 @@
-// Vendor presets: the exact BaseURL each MDM publishes (PROTOCOL.md section 4).
+// Vendor presets: the exact BaseURL each MDM publishes (docs/protocol.md section 4).
 import type { Server } from '../discovery/response.js';
 
 /**

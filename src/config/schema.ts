@@ -1,6 +1,7 @@
 // The config file's shape: one zod schema; the types and config/schema.json come from it.
 import { z } from 'zod';
 import { MODEL_FAMILIES } from '../discovery/query.js';
+import { VERSIONS } from '../protocol.js';
 import { checkDomain, checkHttpsUrl, GUID, type UrlRules } from './checks.js';
 import {
   FLEET_PATH,
@@ -97,7 +98,7 @@ const fleet = strictObject({
   url: serverAddress('Fleet server', 'https://fleet.example.com', FLEET_PATH),
 }).meta({ description: 'Fleet: mdm-byod.' });
 
-const version = z.enum(['mdm-byod', 'mdm-adde']).meta({
+const version = z.enum(VERSIONS).meta({
   description:
     'mdm-byod: account-driven User Enrollment (personal devices). mdm-adde: account-driven Device Enrollment (organisation-owned).',
 });

@@ -51,7 +51,7 @@ export function decide(
   let parsed: QueryResult | undefined;
   let tenant: CompiledTenant | undefined;
   if (key !== undefined && table.serviceHosts.has(key)) {
-    // A provider's central host: the customer is the domain the person typed (PROTOCOL.md section 1).
+    // A provider's central host: the customer is the domain the person typed (docs/protocol.md section 1).
     parsed = parseDiscoveryQuery(request.search);
     const domain = parsed.ok
       ? toAsciiDomain(userDomain(parsed.query.userIdentifier) ?? '')
@@ -64,7 +64,7 @@ export function decide(
   }
   // Unknown hosts are answered with the same bytes whatever was sent: the answer must not reveal
   // which domains are configured. A 404 also lets devices on iOS 18.2 / macOS 15.2 and later fall
-  // back to Apple Business Manager (PROTOCOL.md section 2).
+  // back to Apple Business Manager (docs/protocol.md section 2).
   if (tenant === undefined) {
     return {
       outcome: 'unknown_host',

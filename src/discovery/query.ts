@@ -1,15 +1,8 @@
 // The discovery query string, read the way Apple devices write it and defensively against everything else.
 
-/** Apple's documented model-family values, in Apple's order (PROTOCOL.md section 1). */
-export const MODEL_FAMILIES = [
-  'AppleTV',
-  'iPad',
-  'iPhone',
-  'Mac',
-  'RealityDevice',
-  'Watch',
-] as const;
-export type ModelFamily = (typeof MODEL_FAMILIES)[number];
+import { MODEL_FAMILIES, type ModelFamily } from '../protocol.js';
+
+export { MODEL_FAMILIES, type ModelFamily };
 
 export interface DiscoveryQuery {
   /** `user-identifier` decoded, exactly as the person typed it; undefined when absent or empty. */

@@ -1,5 +1,6 @@
 // Prepared answers: status, headers and body bytes computed once, when a config is compiled.
 
+import { WELL_KNOWN_FAILED } from '../protocol.js';
 import type { DiscoveryQuery } from './query.js';
 
 export interface RedirectTarget {
@@ -54,7 +55,7 @@ export interface Server {
 
 /**
  * Headers every JSON answer carries. Content-Type is exactly `application/json` with no charset:
- * the device and Microsoft's troubleshooting check that string (PROTOCOL.md section 2). The answer
+ * the device and Microsoft's troubleshooting check that string (docs/protocol.md section 2). The answer
  * depends on the query, so no cache may keep it.
  */
 const JSON_HEADERS = {
@@ -115,8 +116,8 @@ export function serversDocument(server: Server): unknown {
  */
 export function failedDocument(message: string, description: string | undefined): unknown {
   return description === undefined
-    ? { code: 'com.apple.well-known.failed', message }
-    : { code: 'com.apple.well-known.failed', message, description };
+    ? { code: WELL_KNOWN_FAILED, message }
+    : { code: WELL_KNOWN_FAILED, message, description };
 }
 
 /** Bodies of the service's own errors; the same bytes whatever the request, so nothing leaks. */
@@ -135,7 +136,7 @@ export const ERROR_DOCUMENTS = {
 /**
  * A redirect whose target carries the request's user-identifier and model-family, merged with the
  * target's own query (the request's values win): the device follows redirects but does not
- * re-add the query (PROTOCOL.md section 2, "3xx").
+ * re-add the query (docs/protocol.md section 2, "3xx").
  */
 export function redirectResponse(target: RedirectTarget, query: DiscoveryQuery): PreparedResponse {
   const carried: [string, string | undefined][] = [

@@ -31,7 +31,7 @@ let stdout: DestinationStream | undefined;
  * system call for a dozen lines instead of one each) and written at the latest a second later
  * or when the process exits; every other line is written at once, with whatever is gathered
  * before it, so order is kept. Writes stay synchronous: memory stays bounded under a flood
- * (BASELINE.md). One per process, whatever the number of loggers.
+ * (docs/PERFORMANCE.md). One per process, whatever the number of loggers.
  */
 function stdoutLines(): DestinationStream {
   if (stdout === undefined) {

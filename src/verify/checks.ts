@@ -32,5 +32,5 @@ export function check(
     : { id, section, verdict, label, detail, fix };
 }
 
-/** Apple's announced TLS requirements for device management (PROTOCOL.md section 5, item 7). */
+/** Apple's announced TLS requirements for device management (docs/protocol.md section 6, TLS). */
 export const APPLE_TLS_NOTE = 'https://support.apple.com/en-us/126655';

@@ -2,6 +2,7 @@
 import { checkHttpsUrl, checkIntuneUrl, repeatedSuffix } from '../config/checks.js';
 import { findPlaceholder } from '../config/placeholders.js';
 import { INTUNE_HOSTS, INTUNE_PATH } from '../config/presets.js';
+import { WELL_KNOWN_FAILED } from '../protocol.js';
 import { type Check, check } from './checks.js';
 
 export interface Answer {
@@ -46,7 +47,7 @@ export function statusCheck(section: string, answer: Answer): Check {
       'http.status',
       'status',
       'fail',
-      '403 Forbidden without com.apple.well-known.failed',
+      `403 Forbidden without ${WELL_KNOWN_FAILED}`,
       'let the path through to the discovery answer (a WAF or access rule refuses it)',
     );
   }
@@ -74,7 +75,7 @@ export function statusCheck(section: string, answer: Answer): Check {
 export function wellKnownFailed(body: Buffer): { readonly message?: unknown } | undefined {
   try {
     const json = JSON.parse(body.toString('utf8')) as { code?: unknown; message?: unknown };
-    return json.code === 'com.apple.well-known.failed' ? json : undefined;
+    return json.code === WELL_KNOWN_FAILED ? json : undefined;
   } catch {
     return undefined;
   }

@@ -1,4 +1,4 @@
-// The BaseURL probe: an unsigned POST, as far as a check without a real device can go (PROTOCOL.md section 3).
+// The BaseURL probe: an unsigned POST, as far as a check without a real device can go (docs/protocol.md section 3).
 import { type Check, check } from './checks.js';
 import { header } from './evaluate.js';
 import { type Client, describeError, fetchAnswer } from './fetch.js';

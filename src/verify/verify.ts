@@ -1,4 +1,6 @@
 // verify: ask a live domain the way an Apple device does, and say what would fail and why.
+
+import { WELL_KNOWN_PATH } from '../protocol.js';
 import { APPLE_TLS_NOTE, type Check, check, DEFAULT_FAMILIES } from './checks.js';
 
 import {
@@ -16,7 +18,6 @@ import { type Client, describeError, fetchAnswer } from './fetch.js';
 import { dispatcher, type NetOptions, probeTls, resolveHost } from './net.js';
 import { probeBaseUrl } from './probe.js';
 
-export const WELL_KNOWN = '/.well-known/com.apple.remotemanagement';
 const MAX_REDIRECTS = 5;
 /** How long a whole run may take by default (--deadline). */
 export const DEFAULT_DEADLINE_MS = 60_000;
@@ -76,7 +77,7 @@ export function targetUrl(input: string): URL {
   }
   if (url.protocol !== 'https:')
     throw new VerifyTargetError(`"${input}": devices only ask over https`);
-  if (url.pathname === '/' || url.pathname === '') url.pathname = WELL_KNOWN;
+  if (url.pathname === '/' || url.pathname === '') url.pathname = WELL_KNOWN_PATH;
   url.search = '';
   url.hash = '';
   return url;

@@ -3,8 +3,9 @@ import type { FastifyInstance } from 'fastify';
 import { type Config, parseConfig } from '../../src/config/load.js';
 import type { ConfigFileInput } from '../../src/config/schema.js';
 import { buildApp } from '../../src/http/app.js';
+import { WELL_KNOWN_PATH } from '../../src/protocol.js';
 
-export const WELL_KNOWN = '/.well-known/com.apple.remotemanagement';
+export const WELL_KNOWN = WELL_KNOWN_PATH;
 
 export const TENANT_ID = '6f0c8a5e-6f2b-4c61-9a0e-2b1f5c3d4e7a';
 

@@ -6,7 +6,7 @@ import { appWith, discoveryUrl, TENANT_ID, WELL_KNOWN } from '../helpers/app.js'
 
 const INTUNE = `https://manage.microsoft.com/EnrollmentServer/PostReportDeviceInfoForUEV2?aadTenantId=${TENANT_ID}`;
 
-/** Exact bytes of each preset's answer (PROTOCOL.md section 2). */
+/** Exact bytes of each preset's answer (docs/protocol.md section 2). */
 const GOLDEN: Record<string, string> = {
   'contoso.example': `{"Servers":[{"Version":"mdm-byod","BaseURL":"${INTUNE}"}]}`,
   'agency.example': `{"Servers":[{"Version":"mdm-byod","BaseURL":"https://manage.microsoft.us/EnrollmentServer/PostReportDeviceInfoForUEV2?aadTenantId=${TENANT_ID}"}]}`,

@@ -1,9 +1,9 @@
 import { connect } from 'node:net';
 import { Agent, request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { WELL_KNOWN_PATH as WELL_KNOWN } from '../../src/protocol.js';
 import { type CapturedServer, startCaptured } from '../helpers/server.js';
 
-const WELL_KNOWN = '/.well-known/com.apple.remotemanagement';
 const DEMO_BODY =
   '{"Servers":[{"Version":"mdm-byod","BaseURL":"https://manage.microsoft.com/EnrollmentServer/PostReportDeviceInfoForUEV2?aadTenantId=6f0c8a5e-6f2b-4c61-9a0e-2b1f5c3d4e7a"}]}';
 

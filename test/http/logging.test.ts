@@ -1,8 +1,8 @@
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { WELL_KNOWN_PATH as WELL_KNOWN } from '../../src/protocol.js';
 import { type CapturedServer, startCaptured } from '../helpers/server.js';
 
-const WELL_KNOWN = '/.well-known/com.apple.remotemanagement';
 const SECRET = 'alice.private';
 
 let server: CapturedServer;

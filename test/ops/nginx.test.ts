@@ -5,10 +5,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { WELL_KNOWN_PATH as WELL_KNOWN } from '../../src/protocol.js';
 import { type CapturedServer, startCaptured } from '../helpers/server.js';
 
 // The README's nginx recipe, run for real in front of the service (.ci/run installs nginx).
-const WELL_KNOWN = '/.well-known/com.apple.remotemanagement';
 const hasNginx = spawnSync('nginx', ['-v']).status === 0;
 
 function freePort(): Promise<number> {

@@ -3,9 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Agent, request } from 'undici';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { WELL_KNOWN_PATH as WELL_KNOWN } from '../../src/protocol.js';
 import { type CapturedServer, startCaptured } from '../helpers/server.js';
 
-const WELL_KNOWN = '/.well-known/com.apple.remotemanagement';
 const tenantConfig = (baseUrl: string, extra: object = {}) =>
   JSON.stringify({
     tenants: [

@@ -4,11 +4,11 @@ import { join } from 'node:path';
 import { type ConnectionOptions, connect } from 'node:tls';
 import { Agent, request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { WELL_KNOWN_PATH as WELL_KNOWN } from '../../src/protocol.js';
 import { finished, listening, startCli } from '../helpers/cli.js';
 import { makePki, type Pki } from '../helpers/pki.js';
 import { startCaptured, startHttps as startHttpsServer } from '../helpers/server.js';
 
-const WELL_KNOWN = '/.well-known/com.apple.remotemanagement';
 let pki: Pki;
 let dir: string;
 beforeAll(async () => {

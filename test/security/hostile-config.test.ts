@@ -17,10 +17,10 @@ import { request } from 'undici';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/load.js';
 import { MAX_REPORTED_PROBLEMS } from '../../src/config/problems.js';
+import { WELL_KNOWN_PATH as WELL_KNOWN } from '../../src/protocol.js';
 import { listening, runCli, startCli } from '../helpers/cli.js';
 import { startCaptured } from '../helpers/server.js';
 
-const WELL_KNOWN = '/.well-known/com.apple.remotemanagement';
 const GOOD = 'https://a.example/enroll';
 const NEXT = 'https://b.example/enroll';
 const KEY = 'never-in-a-log-0123456789abcdef';

@@ -5,6 +5,7 @@ import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { compileConfig } from '../../src/config/compile.js';
 import { decide } from '../../src/discovery/decide.js';
+import { MODEL_FAMILIES, VERSIONS } from '../../src/protocol.js';
 import { appWith, configOf, PRESETS, WELL_KNOWN } from '../helpers/app.js';
 
 /** The presets, plus a tenant whose rules reject, hide and redirect, so every outcome occurs. */
@@ -58,7 +59,7 @@ const value = fc.oneof(
   fc.emailAddress(),
   percentEncoded,
   brokenEncoding,
-  fc.constantFrom('iPhone', 'iPad', 'Mac', 'Watch', 'AppleTV', 'RealityDevice', ''),
+  fc.constantFrom(...MODEL_FAMILIES, ''),
   fc.constantFrom('joe@moved.example', 'hidden-1@ruled.example', 'joe%40contoso.example'),
   fc.stringMatching(/^[A-Za-z0-9._~!$'()*+,;:@/?-]{0,30}$/),
 );
@@ -172,7 +173,7 @@ describe('whatever is sent', () => {
           expect(Object.keys(body)).toEqual(['Servers']);
           expect(body.Servers).toHaveLength(1);
           expect(Object.keys(body.Servers[0])).toEqual(['Version', 'BaseURL']);
-          expect(['mdm-byod', 'mdm-adde']).toContain(body.Servers[0].Version);
+          expect(VERSIONS).toContain(body.Servers[0].Version);
           expect(new URL(body.Servers[0].BaseURL).protocol).toBe('https:');
           expect(Number(res.headers['content-length'])).toBe(res.rawPayload.length);
         }

@@ -5,9 +5,9 @@ import { readFileSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { WELL_KNOWN_PATH as WELL_KNOWN } from '../../src/protocol.js';
 import { type CapturedServer, startCaptured } from '../helpers/server.js';
 
-const WELL_KNOWN = '/.well-known/com.apple.remotemanagement';
 let server: CapturedServer;
 let port: number;
 

@@ -2,9 +2,9 @@
 import type { ServerResponse } from 'node:http';
 import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
+import { WELL_KNOWN_PATH as WELL_KNOWN } from '../../src/protocol.js';
 import type { KeyPair } from '../helpers/pki.js';
 
-const WELL_KNOWN = '/.well-known/com.apple.remotemanagement';
 export const GUID = '6f0c8a5e-6f2b-4c61-9a0e-2b1f5c3d4e7a';
 
 type Reply = { status: number; headers?: Record<string, string>; body?: string | Buffer };

@@ -6,10 +6,9 @@ import { isModelFamily, userDomain } from '../../discovery/query.js';
 import type { PreparedResponse } from '../../discovery/response.js';
 import type { RoutingTable } from '../../discovery/table.js';
 import type { Metrics } from '../../ops/metrics.js';
+import { WELL_KNOWN_PATH } from '../../protocol.js';
 import { REQUEST_MESSAGE } from '../logger.js';
 import { type FixedResponses, writePrepared } from '../responses.js';
-
-export const WELL_KNOWN_PATH = '/.well-known/com.apple.remotemanagement';
 
 export interface DiscoveryRouteOptions {
   /** Read once per request, so a reload that replaces `table` never mixes two configs in one answer. */
