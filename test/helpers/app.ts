@@ -1,5 +1,6 @@
 // Builds the real app from a literal config, the way server.ts does, without listening.
 import type { FastifyInstance } from 'fastify';
+import { onTestFinished } from 'vitest';
 import { type Config, parseConfig } from '../../src/config/load.js';
 import type { ConfigFileInput } from '../../src/config/schema.js';
 import { buildApp } from '../../src/http/app.js';
@@ -65,6 +66,13 @@ export async function appWith(
 ): Promise<FastifyInstance> {
   const app = await buildApp({ config: configOf(input), ...options });
   await app.ready();
+  return app;
+}
+
+/** appWith inside a test: the app is closed when the test ends, whether it passed or failed. */
+export async function testApp(...args: Parameters<typeof appWith>): Promise<FastifyInstance> {
+  const app = await appWith(...args);
+  onTestFinished(() => app.close());
   return app;
 }
 

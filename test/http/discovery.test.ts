@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MODEL_FAMILIES } from '../../src/discovery/query.js';
 import { securityHeaders } from '../../src/http/security-headers.js';
-import { appWith, discoveryUrl, TENANT_ID, WELL_KNOWN } from '../helpers/app.js';
+import { appWith, discoveryUrl, TENANT_ID, testApp, WELL_KNOWN } from '../helpers/app.js';
 
 const INTUNE = `https://manage.microsoft.com/EnrollmentServer/PostReportDeviceInfoForUEV2?aadTenantId=${TENANT_ID}`;
 
@@ -184,11 +184,41 @@ describe('defensive query parsing', () => {
   });
 
   it('uses the first of repeated parameters', async () => {
-    const res = await get(
-      'contoso.example',
-      `${WELL_KNOWN}?model-family=Mac&model-family=iPhone&user-identifier=a@b.example&user-identifier=c@d.example`,
+    // A tenant whose answer depends on both parameters: which value won shows in the body.
+    const routed = await testApp({
+      tenants: [
+        {
+          name: 'first',
+          domains: ['first.example'],
+          enroll: { version: 'mdm-byod', baseUrl: 'https://mdm.example/default' },
+          rules: [
+            {
+              name: 'ann',
+              when: { users: ['ann@first.example'] },
+              enroll: { version: 'mdm-byod', baseUrl: 'https://mdm.example/ann' },
+            },
+            {
+              name: 'macs',
+              when: { modelFamilies: ['Mac'] },
+              enroll: { version: 'mdm-adde', baseUrl: 'https://mdm.example/mac' },
+            },
+          ],
+        },
+      ],
+    });
+    const ask = async (query: string) =>
+      (await routed.inject({ url: `${WELL_KNOWN}?${query}`, headers: { host: 'first.example' } }))
+        .body;
+    const body = (version: string, path: string) =>
+      `{"Servers":[{"Version":"${version}","BaseURL":"https://mdm.example/${path}"}]}`;
+    expect(await ask('model-family=Mac&model-family=iPhone')).toBe(body('mdm-adde', 'mac'));
+    expect(await ask('model-family=iPhone&model-family=Mac')).toBe(body('mdm-byod', 'default'));
+    expect(await ask('user-identifier=ann@first.example&user-identifier=bob@first.example')).toBe(
+      body('mdm-byod', 'ann'),
     );
-    expect(res.statusCode).toBe(200);
+    expect(await ask('user-identifier=bob@first.example&user-identifier=ann@first.example')).toBe(
+      body('mdm-byod', 'default'),
+    );
   });
 
   it('answers invalid percent-encoding in user-identifier with a 400 that echoes nothing', async () => {

@@ -1,10 +1,10 @@
 import { connect as netConnect } from 'node:net';
 import { afterAll, describe, expect, it } from 'vitest';
-import { appWith, WELL_KNOWN } from '../helpers/app.js';
+import { appWith, testApp, WELL_KNOWN } from '../helpers/app.js';
 
 describe('behind a proxy', () => {
   it('believes X-Forwarded-Host only from a trusted peer', async () => {
-    const app = await appWith(undefined, { trustProxy: ['10.0.0.0/8'] });
+    const app = await testApp(undefined, { trustProxy: ['10.0.0.0/8'] });
     const forwarded = {
       host: 'discovery.internal',
       'x-forwarded-host': 'contoso.example',
@@ -22,11 +22,10 @@ describe('behind a proxy', () => {
       remoteAddress: '192.0.2.7',
     });
     expect(untrusted.statusCode).toBe(404);
-    await app.close();
   });
 
   it('with a hop count, believes that many proxies in front of it', async () => {
-    const app = await appWith(undefined, { trustProxy: 1, limits: { rateLimitPerMinute: 1 } });
+    const app = await testApp(undefined, { trustProxy: 1, limits: { rateLimitPerMinute: 1 } });
     const from = (client: string) =>
       app.inject({
         url: WELL_KNOWN,
@@ -41,11 +40,10 @@ describe('behind a proxy', () => {
     expect((await from('198.51.100.1')).statusCode).toBe(200);
     expect((await from('198.51.100.2')).statusCode).toBe(200);
     expect((await from('198.51.100.1')).statusCode).toBe(429);
-    await app.close();
   });
 
   it('keeps its answer for an address when asked again (trust decisions are remembered)', async () => {
-    const app = await appWith(undefined, { trustProxy: ['10.0.0.0/8', '2001:db8::/32'] });
+    const app = await testApp(undefined, { trustProxy: ['10.0.0.0/8', '2001:db8::/32'] });
     const ask = (remoteAddress: string) =>
       app.inject({
         url: WELL_KNOWN,
@@ -58,22 +56,20 @@ describe('behind a proxy', () => {
       expect((await ask('11.1.2.3')).statusCode).toBe(404);
       expect((await ask('2001:db9::1')).statusCode).toBe(404);
     }
-    await app.close();
   });
 
   it('ignores forwarded headers entirely when TRUST_PROXY is off', async () => {
-    const app = await appWith();
+    const app = await testApp();
     const res = await app.inject({
       url: WELL_KNOWN,
       headers: { host: 'discovery.internal', 'x-forwarded-host': 'contoso.example' },
       remoteAddress: '127.0.0.1',
     });
     expect(res.statusCode).toBe(404);
-    await app.close();
   });
 
   it('limits per forwarded client address from a trusted proxy, not per proxy', async () => {
-    const app = await appWith(undefined, {
+    const app = await testApp(undefined, {
       trustProxy: ['10.0.0.0/8'],
       limits: { rateLimitPerMinute: 2 },
     });
@@ -87,13 +83,12 @@ describe('behind a proxy', () => {
     expect((await from('198.51.100.1')).statusCode).toBe(200);
     expect((await from('198.51.100.1')).statusCode).toBe(429);
     expect((await from('198.51.100.2')).statusCode).toBe(200);
-    await app.close();
   });
 });
 
 describe('limits', () => {
   it('answers 429 with Retry-After past the per-client rate', async () => {
-    const app = await appWith(undefined, { limits: { rateLimitPerMinute: 3 } });
+    const app = await testApp(undefined, { limits: { rateLimitPerMinute: 3 } });
     const statuses = [];
     for (let i = 0; i < 4; i++)
       statuses.push(await app.inject({ url: WELL_KNOWN, headers: { host: 'contoso.example' } }));
@@ -104,22 +99,20 @@ describe('limits', () => {
     expect(limited?.body).toBe(
       '{"code":"too_many_requests","message":"Too many requests; retry later"}',
     );
-    await app.close();
   });
 
   it('answers 414 to a request target over MAX_URL_LENGTH', async () => {
-    const app = await appWith(undefined, { limits: { maxUrlLength: 300 } });
+    const app = await testApp(undefined, { limits: { maxUrlLength: 300 } });
     const res = await app.inject({
       url: `${WELL_KNOWN}?pad=${'x'.repeat(300)}`,
       headers: { host: 'contoso.example' },
     });
     expect(res.statusCode).toBe(414);
     expect(res.body).toBe('{"code":"client_error","message":"URI Too Long"}');
-    await app.close();
   });
 
   it('accepts no request body: 413 for a GET with one', async () => {
-    const app = await appWith();
+    const app = await testApp();
     const res = await app.inject({
       method: 'GET',
       url: WELL_KNOWN,
@@ -127,7 +120,6 @@ describe('limits', () => {
       payload: 'hello',
     });
     expect(res.statusCode).toBe(413);
-    await app.close();
   });
 });
 
