@@ -1,4 +1,6 @@
 // Leftover placeholders from samples and templates: the most common cause of a broken discovery answer.
+import { formatPath, type Position } from './json-positions.js';
+import { type ConfigProblem, excerpt } from './problems.js';
 
 const ANYWHERE: readonly RegExp[] = [
   /youraadtenantid/i, // Microsoft's sample BaseURL
@@ -33,4 +35,54 @@ function tokens(value: string): string[] {
     out.push(eq === -1 ? part : part.slice(eq + 1));
   }
   return out;
+}
+
+export type Locate = (path: readonly PropertyKey[]) => Partial<Position>;
+
+/** Free text shown to people may contain anything; every other string is checked. */
+const FREE_TEXT = new Set(['message', 'description', '$schema']);
+
+const PLACEHOLDER_FIX: Record<string, string> = {
+  tenantId: 'your Microsoft Entra tenant ID (a GUID: Entra admin center > Overview > Tenant ID)',
+  baseUrl: 'the BaseURL your MDM console shows',
+  url: 'your MDM server address',
+  domains: "the domain of your users' accounts",
+  name: 'a short name for this organisation',
+};
+
+export function placeholderProblems(json: unknown, file: string, at: Locate): ConfigProblem[] {
+  const found: ConfigProblem[] = [];
+  // One path, pushed and popped as the walk goes: a million values are visited for 100,000
+  // tenants, and a copy is made only for a value that holds a placeholder.
+  const path: PropertyKey[] = [];
+  const walk = (value: unknown) => {
+    if (typeof value === 'string') {
+      const placeholder = findPlaceholder(value);
+      if (placeholder === undefined) return;
+      const key = [...path].reverse().find((p) => typeof p === 'string') as string | undefined;
+      const fix = PLACEHOLDER_FIX[key ?? ''] ?? 'the real value';
+      found.push({
+        severity: 'error',
+        file,
+        path: formatPath(path),
+        ...at([...path]),
+        message: `"${excerpt(value)}" still holds the placeholder "${excerpt(placeholder)}"; replace it with ${fix}`,
+      });
+    } else if (Array.isArray(value)) {
+      for (let i = 0; i < value.length; i++) {
+        path.push(i);
+        walk(value[i]);
+        path.pop();
+      }
+    } else if (value !== null && typeof value === 'object') {
+      for (const key in value) {
+        if (FREE_TEXT.has(key) || !Object.hasOwn(value, key)) continue;
+        path.push(key);
+        walk((value as Record<string, unknown>)[key]);
+        path.pop();
+      }
+    }
+  };
+  walk(json);
+  return found;
 }

@@ -1,5 +1,6 @@
 // Reading config and users files safely: regular files only, size-capped, never blocking on a FIFO.
 import { closeSync, constants, fstatSync, openSync, readSync, type Stats } from 'node:fs';
+import { relative } from 'node:path';
 
 /** A config file (JSON) larger than this is refused: 100,000 tenants take about 25 MiB. */
 export const MAX_CONFIG_BYTES = 64 * 1024 * 1024;
@@ -82,4 +83,10 @@ function errnoError(error: unknown): FileReadError {
         ? 'permission denied; the service user must be able to read it'
         : `cannot be read (${code ?? String(error)})`,
   );
+}
+
+/** A path as messages show it: relative to the working directory when it lies below it. */
+export function displayPath(path: string): string {
+  const rel = relative(process.cwd(), path);
+  return rel === '' ? '.' : rel.startsWith('..') ? path : rel;
 }
