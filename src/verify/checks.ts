@@ -19,14 +19,9 @@ export interface Check {
   readonly fix?: string;
 }
 
-export function check(
-  section: string,
-  id: string,
-  label: string,
-  verdict: Verdict,
-  detail: string,
-  fix?: string,
-): Check {
+/** A check, with `fix` left out when there is none (the JSON report has no `"fix": undefined`). */
+export function check(fields: Check): Check {
+  const { id, section, verdict, label, detail, fix } = fields;
   return fix === undefined
     ? { id, section, verdict, label, detail }
     : { id, section, verdict, label, detail, fix };

@@ -29,46 +29,48 @@ export function header(answer: Answer, name: string): string | undefined {
 /** The answer's status as a device would take it. */
 export function statusCheck(section: string, answer: Answer): Check {
   const s = answer.status;
-  if (s === 200) return check(section, 'http.status', 'status', 'pass', '200');
+  if (s === 200)
+    return check({ section, id: 'http.status', label: 'status', verdict: 'pass', detail: '200' });
   if (s === 403) {
     const failed = wellKnownFailed(answer.body);
     if (failed !== undefined) {
-      return check(
+      return check({
         section,
-        'http.status',
-        'status',
-        'warn',
-        `403 com.apple.well-known.failed: the device shows "${String(failed.message ?? '')}"`,
-        'intended? This refuses enrollment on purpose; systems before iOS 17.5 / macOS 14.5 show a generic error instead of the message',
-      );
+        id: 'http.status',
+        label: 'status',
+        verdict: 'warn',
+        detail: `403 com.apple.well-known.failed: the device shows "${String(failed.message ?? '')}"`,
+        fix: 'intended? This refuses enrollment on purpose; systems before iOS 17.5 / macOS 14.5 show a generic error instead of the message',
+      });
     }
-    return check(
+    return check({
       section,
-      'http.status',
-      'status',
-      'fail',
-      `403 Forbidden without ${WELL_KNOWN_FAILED}`,
-      'let the path through to the discovery answer (a WAF or access rule refuses it)',
-    );
+      id: 'http.status',
+      label: 'status',
+      verdict: 'fail',
+      detail: `403 Forbidden without ${WELL_KNOWN_FAILED}`,
+      fix: 'let the path through to the discovery answer (a WAF or access rule refuses it)',
+    });
   }
   if (s === 404) {
-    return check(
+    return check({
       section,
-      'http.status',
-      'status',
-      'fail',
-      '404 Not Found: only iOS 18.2, macOS 15.2, visionOS 2.2 and later fall back to the discovery URL in Apple Business Manager; older devices stop here',
-      'publish the discovery answer at /.well-known/com.apple.remotemanagement on this host',
-    );
+      id: 'http.status',
+      label: 'status',
+      verdict: 'fail',
+      detail:
+        '404 Not Found: only iOS 18.2, macOS 15.2, visionOS 2.2 and later fall back to the discovery URL in Apple Business Manager; older devices stop here',
+      fix: 'publish the discovery answer at /.well-known/com.apple.remotemanagement on this host',
+    });
   }
-  return check(
+  return check({
     section,
-    'http.status',
-    'status',
-    'fail',
-    `${s}`,
-    'answer 200 with the discovery JSON',
-  );
+    id: 'http.status',
+    label: 'status',
+    verdict: 'fail',
+    detail: `${s}`,
+    fix: 'answer 200 with the discovery JSON',
+  });
 }
 
 /** A 403 body of Apple's com.apple.well-known.failed, or undefined for anything else. */
@@ -84,14 +86,14 @@ export function wellKnownFailed(body: Buffer): { readonly message?: unknown } | 
 /** A CDN or WAF challenge, or any HTML page, where JSON should be. */
 export function challengeCheck(section: string, answer: Answer): Check | undefined {
   if (header(answer, 'cf-mitigated')?.toLowerCase() === 'challenge') {
-    return check(
+    return check({
       section,
-      'http.challenge',
-      'challenge',
-      'fail',
-      'a Cloudflare bot challenge (cf-mitigated: challenge): a device cannot solve it',
-      'skip bot protection and caching for /.well-known/com.apple.remotemanagement',
-    );
+      id: 'http.challenge',
+      label: 'challenge',
+      verdict: 'fail',
+      detail: 'a Cloudflare bot challenge (cf-mitigated: challenge): a device cannot solve it',
+      fix: 'skip bot protection and caching for /.well-known/com.apple.remotemanagement',
+    });
   }
   const type = header(answer, 'content-type')?.toLowerCase() ?? '';
   const start = answer.body.subarray(0, 200).toString('utf8').trimStart().toLowerCase();
@@ -100,14 +102,14 @@ export function challengeCheck(section: string, answer: Answer): Check | undefin
     start.startsWith('<!doctype html') ||
     start.startsWith('<html')
   ) {
-    return check(
+    return check({
       section,
-      'http.challenge',
-      'challenge',
-      'fail',
-      'an HTML page (a CDN or WAF challenge, a login or an error page) instead of JSON',
-      'route the path to the discovery answer and exempt it from bot protection, sign-in and caching',
-    );
+      id: 'http.challenge',
+      label: 'challenge',
+      verdict: 'fail',
+      detail: 'an HTML page (a CDN or WAF challenge, a login or an error page) instead of JSON',
+      fix: 'route the path to the discovery answer and exempt it from bot protection, sign-in and caching',
+    });
   }
   return undefined;
 }
@@ -115,37 +117,43 @@ export function challengeCheck(section: string, answer: Answer): Check | undefin
 export function contentTypeCheck(section: string, answer: Answer): Check {
   const raw = header(answer, 'content-type');
   if (raw === undefined) {
-    return check(
+    return check({
       section,
-      'http.content-type',
-      'content-type',
-      'fail',
-      'missing',
-      'send Content-Type: application/json',
-    );
+      id: 'http.content-type',
+      label: 'content-type',
+      verdict: 'fail',
+      detail: 'missing',
+      fix: 'send Content-Type: application/json',
+    });
   }
   const [media = '', ...params] = raw.split(';').map((p) => p.trim());
   if (media.toLowerCase() !== 'application/json') {
-    return check(
+    return check({
       section,
-      'http.content-type',
-      'content-type',
-      'fail',
-      `${raw}: the device wants application/json`,
-      'send Content-Type: application/json (static hosts such as GitHub Pages and S3 serve an extensionless file as application/octet-stream)',
-    );
+      id: 'http.content-type',
+      label: 'content-type',
+      verdict: 'fail',
+      detail: `${raw}: the device wants application/json`,
+      fix: 'send Content-Type: application/json (static hosts such as GitHub Pages and S3 serve an extensionless file as application/octet-stream)',
+    });
   }
   if (params.length > 0) {
-    return check(
+    return check({
       section,
-      'http.content-type',
-      'content-type',
-      'warn',
-      `${raw}: has a parameter; Microsoft's check compares the exact string`,
-      'send exactly Content-Type: application/json',
-    );
+      id: 'http.content-type',
+      label: 'content-type',
+      verdict: 'warn',
+      detail: `${raw}: has a parameter; Microsoft's check compares the exact string`,
+      fix: 'send exactly Content-Type: application/json',
+    });
   }
-  return check(section, 'http.content-type', 'content-type', 'pass', raw);
+  return check({
+    section,
+    id: 'http.content-type',
+    label: 'content-type',
+    verdict: 'pass',
+    detail: raw,
+  });
 }
 
 /** The JSON body: byte order mark, syntax, Servers, Version, BaseURL, placeholders, Intune. */
@@ -160,7 +168,7 @@ export function bodyChecks(
     verdict: 'pass' | 'warn' | 'fail',
     detail: string,
     fix?: string,
-  ) => checks.push(check(section, id, label, verdict, detail, fix));
+  ) => checks.push(check({ section, id, label, verdict, detail, fix }));
   let bytes = answer.body;
   if (bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf) {
     add(
@@ -301,7 +309,7 @@ function intuneChecks(section: string, url: URL): Check[] {
 }
 
 function intune(section: string, verdict: 'pass' | 'fail', detail: string, fix?: string): Check {
-  return check(section, 'body.intune', 'Intune', verdict, detail, fix);
+  return check({ section, id: 'body.intune', label: 'Intune', verdict, detail, fix });
 }
 
 /** Whether a shared cache (a CDN) may keep an answer that depends on the query. */
@@ -310,49 +318,49 @@ export function cacheCheck(section: string, answer: Answer): Check {
   const age = header(answer, 'age');
   const fix = 'send Cache-Control: no-store (the answer depends on the query)';
   if (age !== undefined) {
-    return check(
+    return check({
       section,
-      'http.cache',
-      'caching',
-      'warn',
-      `served from a cache (Age: ${age})`,
+      id: 'http.cache',
+      label: 'caching',
+      verdict: 'warn',
+      detail: `served from a cache (Age: ${age})`,
       fix,
-    );
+    });
   }
   if (/\bno-store\b|\bprivate\b/.test(control))
-    return check(section, 'http.cache', 'caching', 'pass', control);
+    return check({ section, id: 'http.cache', label: 'caching', verdict: 'pass', detail: control });
   const shared = /\bs-maxage=(\d+)/.exec(control) ?? /\bmax-age=(\d+)/.exec(control);
   if (
     /\bpublic\b/.test(control) ||
     (shared && Number(shared[1]) > 0 && !/\bno-cache\b/.test(control))
   ) {
-    return check(
+    return check({
       section,
-      'http.cache',
-      'caching',
-      'warn',
-      `Cache-Control: ${control}: a shared cache may keep this answer`,
+      id: 'http.cache',
+      label: 'caching',
+      verdict: 'warn',
+      detail: `Cache-Control: ${control}: a shared cache may keep this answer`,
       fix,
-    );
+    });
   }
   if (
     control === '' &&
     (header(answer, 'expires') !== undefined || header(answer, 'last-modified') !== undefined)
   ) {
-    return check(
+    return check({
       section,
-      'http.cache',
-      'caching',
-      'warn',
-      'no Cache-Control, but Expires or Last-Modified: caches may keep it',
+      id: 'http.cache',
+      label: 'caching',
+      verdict: 'warn',
+      detail: 'no Cache-Control, but Expires or Last-Modified: caches may keep it',
       fix,
-    );
+    });
   }
-  return check(
+  return check({
     section,
-    'http.cache',
-    'caching',
-    'pass',
-    control === '' ? 'no caching headers' : control,
-  );
+    id: 'http.cache',
+    label: 'caching',
+    verdict: 'pass',
+    detail: control === '' ? 'no caching headers' : control,
+  });
 }

@@ -13,7 +13,14 @@ const OAUTH2_PARAMS = ['authorization-url', 'token-url', 'redirect-url', 'client
 export async function probeBaseUrl(client: Client, baseUrl: string): Promise<Check> {
   const s = 'baseurl';
   const say = (verdict: 'pass' | 'warn' | 'fail' | 'info', detail: string, fix?: string) =>
-    check(s, 'baseurl.probe', 'BaseURL', verdict, `${baseUrl}: ${detail}`, fix);
+    check({
+      section: s,
+      id: 'baseurl.probe',
+      label: 'BaseURL',
+      verdict,
+      detail: `${baseUrl}: ${detail}`,
+      fix,
+    });
   let answer: Awaited<ReturnType<typeof fetchAnswer>>;
   try {
     answer = await fetchAnswer(client, new URL(baseUrl), 'POST', UNSIGNED_PLIST);

@@ -1,7 +1,7 @@
 // verify: ask a live domain the way an Apple device does, and say what would fail and why.
 
 import { WELL_KNOWN_PATH } from '../protocol.js';
-import { APPLE_TLS_NOTE, type Check, check, DEFAULT_FAMILIES } from './checks.js';
+import { type Check, check, DEFAULT_FAMILIES } from './checks.js';
 
 import {
   type Answer,
@@ -17,6 +17,7 @@ import {
 import { type Client, describeError, fetchAnswer } from './fetch.js';
 import { dispatcher, type NetOptions, probeTls, resolveHost } from './net.js';
 import { probeBaseUrl } from './probe.js';
+import { judgeTls } from './tls.js';
 
 const MAX_REDIRECTS = 5;
 /** How long a whole run may take by default (--deadline). */
@@ -96,25 +97,25 @@ export async function verify(input: string, options: VerifyOptions): Promise<Rep
   const address = dns.addresses[0];
   if (address === undefined) {
     checks.push(
-      check(
-        'connection',
-        'dns',
-        'DNS',
-        'fail',
-        `${host} does not resolve (${dns.error})`,
-        `publish an A or AAAA record for ${host}`,
-      ),
+      check({
+        section: 'connection',
+        id: 'dns',
+        label: 'DNS',
+        verdict: 'fail',
+        detail: `${host} does not resolve (${dns.error})`,
+        fix: `publish an A or AAAA record for ${host}`,
+      }),
     );
     return finish();
   }
   checks.push(
-    check(
-      'connection',
-      'dns',
-      'DNS',
-      'pass',
-      `${host} → ${dns.addresses.join(', ')}${dns.via === '--resolve' ? ' (--resolve)' : ''}`,
-    ),
+    check({
+      section: 'connection',
+      id: 'dns',
+      label: 'DNS',
+      verdict: 'pass',
+      detail: `${host} → ${dns.addresses.join(', ')}${dns.via === '--resolve' ? ' (--resolve)' : ''}`,
+    }),
   );
 
   const tls = await probeTls(options, host, port, address);
@@ -171,121 +172,6 @@ function report(
   return { target, host, user, verdict, counts, checks, answers };
 }
 
-export function judgeTls(
-  tls: Awaited<ReturnType<typeof probeTls>>,
-  host: string,
-  now: Date,
-): Check[] {
-  const s = 'connection';
-  if (tls.error !== undefined) {
-    if (tls.legacyProtocol !== undefined) {
-      return [
-        check(
-          s,
-          'tls.protocol',
-          'TLS version',
-          'fail',
-          `the server speaks only ${tls.legacyProtocol}; Apple devices need TLS 1.2 or newer`,
-          `enable TLS 1.2 and 1.3 (${APPLE_TLS_NOTE})`,
-        ),
-      ];
-    }
-    return [
-      check(
-        s,
-        'tls.handshake',
-        'TLS',
-        'fail',
-        `no TLS connection (${tls.error})`,
-        'serve HTTPS on port 443 for this host',
-      ),
-    ];
-  }
-  const out: Check[] = [];
-  const error = tls.authorizationError;
-  if (error === undefined) {
-    out.push(check(s, 'tls.certificate', 'certificate', 'pass', `trusted, valid for ${host}`));
-  } else if (error === 'CERT_HAS_EXPIRED') {
-    out.push(
-      check(
-        s,
-        'tls.certificate',
-        'certificate',
-        'fail',
-        `expired on ${tls.validTo?.toISOString().slice(0, 10)}`,
-        'renew the certificate',
-      ),
-    );
-  } else if (/altname|does not match|ERR_TLS_CERT_ALTNAME/i.test(error)) {
-    out.push(
-      check(
-        s,
-        'tls.certificate',
-        'certificate',
-        'fail',
-        `not valid for ${host} (it names ${tls.names ?? 'no DNS name'})`,
-        `use a certificate whose names include ${host}`,
-      ),
-    );
-  } else {
-    out.push(
-      check(
-        s,
-        'tls.certificate',
-        'certificate',
-        'fail',
-        `not trusted (${error})`,
-        'use a certificate from a public CA, with its full chain (or trust your CA on the devices)',
-      ),
-    );
-  }
-  const protocol = tls.protocol ?? 'unknown';
-  out.push(
-    protocol === 'TLSv1.3' || protocol === 'TLSv1.2'
-      ? check(s, 'tls.protocol', 'TLS version', 'pass', protocol)
-      : check(
-          s,
-          'tls.protocol',
-          'TLS version',
-          'fail',
-          `${protocol}; Apple devices need TLS 1.2 or newer`,
-          `enable TLS 1.2 and 1.3 (${APPLE_TLS_NOTE})`,
-        ),
-  );
-  const cipher = tls.cipher ?? 'unknown';
-  const strong =
-    protocol === 'TLSv1.3' || (/ECDHE|DHE/.test(cipher) && /GCM|CHACHA20|CCM/.test(cipher));
-  out.push(
-    strong
-      ? check(s, 'tls.cipher', 'cipher', 'pass', cipher)
-      : check(
-          s,
-          'tls.cipher',
-          'cipher',
-          'warn',
-          `${cipher} is not a forward-secret AEAD suite`,
-          `prefer ECDHE with AES-GCM or ChaCha20-Poly1305; Apple has announced it may require them (${APPLE_TLS_NOTE})`,
-        ),
-  );
-  if (tls.validTo !== undefined && error !== 'CERT_HAS_EXPIRED') {
-    const days = Math.floor((tls.validTo.getTime() - now.getTime()) / 86_400_000);
-    const date = tls.validTo.toISOString().slice(0, 10);
-    out.push(
-      days > 30
-        ? check(s, 'tls.expiry', 'expiry', 'pass', `${date} (${days} days)`)
-        : check(
-            s,
-            'tls.expiry',
-            'expiry',
-            'warn',
-            `${date}: ${days} days left`,
-            'renew the certificate',
-          ),
-    );
-  }
-  return out;
-}
-
 interface Followed {
   readonly hops: Hop[];
   /** The first answer (before any redirect), what HEAD is compared with. */
@@ -332,18 +218,24 @@ async function askAsDevice(
   hops.forEach((hop, i) => {
     const next = new URL(hop.location);
     checks.push(
-      check(family, 'redirect.hop', `redirect ${i + 1}`, 'info', `${hop.status} → ${hop.location}`),
+      check({
+        section: family,
+        id: 'redirect.hop',
+        label: `redirect ${i + 1}`,
+        verdict: 'info',
+        detail: `${hop.status} → ${hop.location}`,
+      }),
     );
     if (next.protocol !== 'https:') {
       checks.push(
-        check(
-          family,
-          'redirect.https',
-          'redirect',
-          'fail',
-          `hop ${i + 1} goes from https to ${next.protocol.slice(0, -1)}`,
-          'redirect only to https URLs',
-        ),
+        check({
+          section: family,
+          id: 'redirect.https',
+          label: 'redirect',
+          verdict: 'fail',
+          detail: `hop ${i + 1} goes from https to ${next.protocol.slice(0, -1)}`,
+          fix: 'redirect only to https URLs',
+        }),
       );
       broken = true;
     }
@@ -352,45 +244,52 @@ async function askAsDevice(
     );
     if (lost.length > 0 && !broken) {
       checks.push(
-        check(
-          family,
-          'redirect.query',
-          'redirect',
-          'fail',
-          `hop ${i + 1} drops ${lost.join(' and ')}; the device does not re-add them`,
-          'make the redirect keep the query string (user-identifier and model-family)',
-        ),
+        check({
+          section: family,
+          id: 'redirect.query',
+          label: 'redirect',
+          verdict: 'fail',
+          detail: `hop ${i + 1} drops ${lost.join(' and ')}; the device does not re-add them`,
+          fix: 'make the redirect keep the query string (user-identifier and model-family)',
+        }),
       );
       broken = true;
     }
   });
   if (hops.length > MAX_REDIRECTS) {
     checks.push(
-      check(
-        family,
-        'redirect.count',
-        'redirect',
-        'fail',
-        `more than ${MAX_REDIRECTS} redirects`,
-        'redirect once, to the final discovery URL',
-      ),
+      check({
+        section: family,
+        id: 'redirect.count',
+        label: 'redirect',
+        verdict: 'fail',
+        detail: `more than ${MAX_REDIRECTS} redirects`,
+        fix: 'redirect once, to the final discovery URL',
+      }),
     );
   }
   if (error !== undefined) {
     checks.push(
-      check(family, 'http.request', 'request', 'fail', error, 'make the host answer over HTTPS'),
+      check({
+        section: family,
+        id: 'http.request',
+        label: 'request',
+        verdict: 'fail',
+        detail: error,
+        fix: 'make the host answer over HTTPS',
+      }),
     );
   }
   if (final === undefined) return { answer: { modelFamily: family, status: null, hops }, checks };
   if (hops.length > 0 && !broken) {
     checks.push(
-      check(
-        family,
-        'redirect.query',
-        'redirect',
-        'pass',
-        `${hops.length} hop${hops.length > 1 ? 's' : ''}, query kept`,
-      ),
+      check({
+        section: family,
+        id: 'redirect.query',
+        label: 'redirect',
+        verdict: 'pass',
+        detail: `${hops.length} hop${hops.length > 1 ? 's' : ''}, query kept`,
+      }),
     );
   }
   checks.push(statusCheck(family, final));
@@ -439,36 +338,46 @@ async function otherRequests(
       header(head, 'content-type') === header(get, 'content-type');
     out.push(
       same
-        ? check(
-            s,
-            'http.head',
-            'HEAD',
-            'pass',
-            `${head.status}, same status and Content-Type as GET`,
-          )
-        : check(
-            s,
-            'http.head',
-            'HEAD',
-            'warn',
-            `HEAD answers ${head.status} ${header(head, 'content-type') ?? ''} but GET ${get?.status ?? '(none)'} ${get ? (header(get, 'content-type') ?? '') : ''}`.trim(),
-            'answer HEAD like GET, so that curl -I checks tell the truth',
-          ),
+        ? check({
+            section: s,
+            id: 'http.head',
+            label: 'HEAD',
+            verdict: 'pass',
+            detail: `${head.status}, same status and Content-Type as GET`,
+          })
+        : check({
+            section: s,
+            id: 'http.head',
+            label: 'HEAD',
+            verdict: 'warn',
+            detail:
+              `HEAD answers ${head.status} ${header(head, 'content-type') ?? ''} but GET ${get?.status ?? '(none)'} ${get ? (header(get, 'content-type') ?? '') : ''}`.trim(),
+            fix: 'answer HEAD like GET, so that curl -I checks tell the truth',
+          }),
     );
   } catch (error) {
-    out.push(check(s, 'http.head', 'HEAD', 'warn', describeError(error), 'answer HEAD like GET'));
+    out.push(
+      check({
+        section: s,
+        id: 'http.head',
+        label: 'HEAD',
+        verdict: 'warn',
+        detail: describeError(error),
+        fix: 'answer HEAD like GET',
+      }),
+    );
   }
   const bare = await follow(client, target);
   if (bare.answer === undefined) {
     out.push(
-      check(
-        s,
-        'http.bare',
-        'without query',
-        'warn',
-        bare.error ?? 'no answer after redirects',
-        'answer the bare path too',
-      ),
+      check({
+        section: s,
+        id: 'http.bare',
+        label: 'without query',
+        verdict: 'warn',
+        detail: bare.error ?? 'no answer after redirects',
+        fix: 'answer the bare path too',
+      }),
     );
   } else {
     const type = header(bare.answer, 'content-type') ?? '(none)';
@@ -478,15 +387,21 @@ async function otherRequests(
         : '';
     out.push(
       bare.answer.status === 200 && type.split(';')[0]?.trim() === 'application/json'
-        ? check(s, 'http.bare', 'without query', 'pass', `200 ${type}${via}`)
-        : check(
-            s,
-            'http.bare',
-            'without query',
-            'warn',
-            `${bare.answer.status} ${type}${via}: Microsoft's check asks without a query and expects 200 application/json`,
-            'answer the bare path too (older devices send no model-family)',
-          ),
+        ? check({
+            section: s,
+            id: 'http.bare',
+            label: 'without query',
+            verdict: 'pass',
+            detail: `200 ${type}${via}`,
+          })
+        : check({
+            section: s,
+            id: 'http.bare',
+            label: 'without query',
+            verdict: 'warn',
+            detail: `${bare.answer.status} ${type}${via}: Microsoft's check asks without a query and expects 200 application/json`,
+            fix: 'answer the bare path too (older devices send no model-family)',
+          }),
     );
   }
   return out;
@@ -500,13 +415,14 @@ function compareFamilies(answers: readonly FamilyAnswer[]): Check {
         ? `${a.status} ${a.version} ${a.baseUrl}`
         : `${a.status}${a.message ? ` "${a.message}"` : ''}`;
   const distinct = new Set(answers.map(describe));
-  return check(
-    'answers',
-    'families.compare',
-    'by model family',
-    'info',
-    distinct.size <= 1
-      ? `the same answer for ${answers.map((a) => a.modelFamily).join(', ')}`
-      : `answers differ: ${answers.map((a) => `${a.modelFamily}: ${describe(a)}`).join('; ')}`,
-  );
+  return check({
+    section: 'answers',
+    id: 'families.compare',
+    label: 'by model family',
+    verdict: 'info',
+    detail:
+      distinct.size <= 1
+        ? `the same answer for ${answers.map((a) => a.modelFamily).join(', ')}`
+        : `answers differ: ${answers.map((a) => `${a.modelFamily}: ${describe(a)}`).join('; ')}`,
+  });
 }

@@ -1,0 +1,113 @@
+// Judging a TLS handshake as Apple devices will: trust, host name, version, cipher, expiry.
+import { APPLE_TLS_NOTE, type Check, check } from './checks.js';
+import type { TlsResult } from './net.js';
+
+export function judgeTls(tls: TlsResult, host: string, now: Date): Check[] {
+  const s = 'connection';
+  if (tls.error !== undefined) {
+    if (tls.legacyProtocol !== undefined) {
+      return [
+        check({
+          section: s,
+          id: 'tls.protocol',
+          label: 'TLS version',
+          verdict: 'fail',
+          detail: `the server speaks only ${tls.legacyProtocol}; Apple devices need TLS 1.2 or newer`,
+          fix: `enable TLS 1.2 and 1.3 (${APPLE_TLS_NOTE})`,
+        }),
+      ];
+    }
+    return [
+      check({
+        section: s,
+        id: 'tls.handshake',
+        label: 'TLS',
+        verdict: 'fail',
+        detail: `no TLS connection (${tls.error})`,
+        fix: 'serve HTTPS on port 443 for this host',
+      }),
+    ];
+  }
+  const out: Check[] = [];
+  const error = tls.authorizationError;
+  const certificate = (verdict: 'pass' | 'fail', detail: string, fix?: string) =>
+    check({ section: s, id: 'tls.certificate', label: 'certificate', verdict, detail, fix });
+  out.push(
+    error === undefined
+      ? certificate('pass', `trusted, valid for ${host}`)
+      : error === 'CERT_HAS_EXPIRED'
+        ? certificate(
+            'fail',
+            `expired on ${tls.validTo?.toISOString().slice(0, 10)}`,
+            'renew the certificate',
+          )
+        : /altname|does not match|ERR_TLS_CERT_ALTNAME/i.test(error)
+          ? certificate(
+              'fail',
+              `not valid for ${host} (it names ${tls.names ?? 'no DNS name'})`,
+              `use a certificate whose names include ${host}`,
+            )
+          : certificate(
+              'fail',
+              `not trusted (${error})`,
+              'use a certificate from a public CA, with its full chain (or trust your CA on the devices)',
+            ),
+  );
+  const protocol = tls.protocol ?? 'unknown';
+  out.push(
+    protocol === 'TLSv1.3' || protocol === 'TLSv1.2'
+      ? check({
+          section: s,
+          id: 'tls.protocol',
+          label: 'TLS version',
+          verdict: 'pass',
+          detail: protocol,
+        })
+      : check({
+          section: s,
+          id: 'tls.protocol',
+          label: 'TLS version',
+          verdict: 'fail',
+          detail: `${protocol}; Apple devices need TLS 1.2 or newer`,
+          fix: `enable TLS 1.2 and 1.3 (${APPLE_TLS_NOTE})`,
+        }),
+  );
+  const cipher = tls.cipher ?? 'unknown';
+  const strong =
+    protocol === 'TLSv1.3' || (/ECDHE|DHE/.test(cipher) && /GCM|CHACHA20|CCM/.test(cipher));
+  out.push(
+    strong
+      ? check({ section: s, id: 'tls.cipher', label: 'cipher', verdict: 'pass', detail: cipher })
+      : check({
+          section: s,
+          id: 'tls.cipher',
+          label: 'cipher',
+          verdict: 'warn',
+          detail: `${cipher} is not a forward-secret AEAD suite`,
+          fix: `prefer ECDHE with AES-GCM or ChaCha20-Poly1305; Apple has announced it may require them (${APPLE_TLS_NOTE})`,
+        }),
+  );
+  if (tls.validTo !== undefined && error !== 'CERT_HAS_EXPIRED') {
+    const days = Math.floor((tls.validTo.getTime() - now.getTime()) / 86_400_000);
+    const date = tls.validTo.toISOString().slice(0, 10);
+    out.push(
+      days > 30
+        ? check({
+            section: s,
+            id: 'tls.expiry',
+            label: 'expiry',
+            verdict: 'pass',
+            detail: `${date} (${days} days)`,
+          })
+        : check({
+            section: s,
+            id: 'tls.expiry',
+            label: 'expiry',
+            verdict: 'warn',
+            detail: `${date}: ${days} days left`,
+            fix: 'renew the certificate',
+          }),
+    );
+  }
+  return out;
+}
