@@ -40,7 +40,7 @@ export function statusCheck(section: string, answer: Answer): Check {
         label: 'status',
         verdict: 'warn',
         detail: `403 com.apple.well-known.failed: the device shows "${String(failed.message ?? '')}"`,
-        fix: 'intended? This refuses enrollment on purpose; systems before iOS 17.5 / macOS 14.5 show a generic error instead of the message',
+        fix: "intended? This refuses enrollment on purpose; systems before iOS 17.5 / macOS 14.5 show a generic error instead of the message, and iOS 18.2 / macOS 15.2 and later probably fall back to Apple's discovery and may never show it (inferred from device code)",
       });
     }
     return check({

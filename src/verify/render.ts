@@ -54,6 +54,12 @@ export function renderReport(report: Report, color: boolean): string {
             ? `${a.status}  ${a.version}  ${a.baseUrl}`
             : `${a.status}${a.message ? `  "${a.message}"` : ''}`;
       lines.push(`  ${printable(a.modelFamily.padEnd(14))} ${printable(what)}`);
+      const systems = a.systems ?? [];
+      if (systems.length > 0 && systems.every((x) => x.outcome === systems[0]?.outcome)) {
+        lines.push(`    ${paint(90, `every system: ${systems[0]?.outcome}`)}`);
+      } else {
+        for (const x of systems) lines.push(`    ${paint(90, `${x.systems}: ${x.outcome}`)}`);
+      }
     }
   }
   const { pass, warn, fail } = report.counts;

@@ -51,6 +51,13 @@ export interface FamilyAnswer {
   readonly probe?: boolean;
   /** The message of a 403 com.apple.well-known.failed. */
   readonly message?: string;
+  /** What each band of Apple's systems does with this answer (docs/protocol.md sections 2, 6). */
+  readonly systems?: readonly SystemOutcome[];
+}
+
+export interface SystemOutcome {
+  readonly systems: string;
+  readonly outcome: string;
 }
 
 export interface Report {
@@ -135,14 +142,16 @@ export async function verify(input: string, options: VerifyOptions): Promise<Rep
     const firstAnswers = new Map<string, Answer>();
     for (const family of families) {
       const url = new URL(target);
-      url.search = `user-identifier=${encodeURIComponent(user)}&model-family=${encodeURIComponent(family)}`;
+      url.search = deviceQuery(user, family);
       const { answer, checks: familyChecks } = await askAsDevice(client, url, family, firstAnswers);
       checks.push(...familyChecks);
       answers.push(answer);
     }
-    checks.push(
-      ...(await otherRequests(client, target, user, families[0] ?? 'iPhone', firstAnswers)),
-    );
+    const family = families[0] ?? 'iPhone';
+    checks.push(...(await otherRequests(client, target, user, family, firstAnswers)));
+    checks.push(await encodingCheck(client, target, user, family, answers[0]));
+    const dotted = await trailingDotCheck(client, target, user, family, answers[0]);
+    if (dotted) checks.push(dotted);
     checks.push(compareFamilies(answers));
     if (options.probeBaseUrl) {
       const baseUrls = [
@@ -280,7 +289,12 @@ async function askAsDevice(
       }),
     );
   }
-  if (final === undefined) return { answer: { modelFamily: family, status: null, hops }, checks };
+  if (final === undefined) {
+    return {
+      answer: { modelFamily: family, status: null, hops, systems: bySystem(undefined, undefined) },
+      checks,
+    };
+  }
   if (hops.length > 0 && !broken) {
     checks.push(
       check({
@@ -305,6 +319,7 @@ async function askAsDevice(
   }
   const message =
     final.status === 403 ? (wellKnownFailed(final.body)?.message as string | undefined) : undefined;
+  const json = mediaType(final) === 'application/json';
   return {
     answer: {
       modelFamily: family,
@@ -312,6 +327,7 @@ async function askAsDevice(
       hops,
       ...(server ? { version: server.version, baseUrl: server.baseUrl, probe: server.probe } : {}),
       ...(message !== undefined ? { message } : {}),
+      systems: bySystem(json ? server?.version : undefined, json ? message : undefined),
     },
     checks,
   };
@@ -328,7 +344,7 @@ async function otherRequests(
   const s = 'requests';
   const out: Check[] = [];
   const withQuery = new URL(target);
-  withQuery.search = `user-identifier=${encodeURIComponent(user)}&model-family=${encodeURIComponent(family)}`;
+  withQuery.search = deviceQuery(user, family);
   const get = firstAnswers.get(family);
   try {
     const head = await fetchAnswer(client, withQuery, 'HEAD');
@@ -424,5 +440,135 @@ function compareFamilies(answers: readonly FamilyAnswer[]): Check {
       distinct.size <= 1
         ? `the same answer for ${answers.map((a) => a.modelFamily).join(', ')}`
         : `answers differ: ${answers.map((a) => `${a.modelFamily}: ${describe(a)}`).join('; ')}`,
+  });
+}
+
+/**
+ * The query as a device writes it: `user-identifier` first, `@` and `+` left raw, everything else
+ * percent-encoded (docs/protocol.md section 1). `encoded` escapes `@` and `+` too, as most HTTP
+ * clients would.
+ */
+export function deviceQuery(user: string, family: string, encoded = false): string {
+  const write = (value: string) =>
+    encoded
+      ? encodeURIComponent(value)
+      : encodeURIComponent(value).replace(/%40/g, '@').replace(/%2B/g, '+');
+  return `user-identifier=${write(user)}&model-family=${write(family)}`;
+}
+
+function mediaType(answer: Answer): string {
+  return (header(answer, 'content-type') ?? '').split(';')[0]?.trim().toLowerCase() ?? '';
+}
+
+const INFERRED = 'inferred from iOS 18.2 device code, not documented by Apple';
+
+/**
+ * What each band of systems does with an answer: a server entry (enrolls), a well-known.failed
+ * message (a refusal), or anything else (a failure). docs/protocol.md sections 2 and 6.
+ */
+export function bySystem(
+  version: string | undefined,
+  message: string | undefined,
+): SystemOutcome[] {
+  const bands = [
+    'before iOS 17.5 / macOS 14.5',
+    'iOS 17.5-18.1 / macOS 14.5-15.1',
+    'iOS 18.2+ / macOS 15.2+',
+  ] as const;
+  const [old, middle, current] = bands;
+  if (version !== undefined) {
+    const enrolls =
+      version === 'mdm-adde'
+        ? 'enroll (Device Enrollment: iOS/iPadOS 17+, macOS 14+, visionOS 1.1+)'
+        : 'enroll (User Enrollment: iOS/iPadOS 15+, macOS 14+, visionOS 1.1+)';
+    return bands.map((systems) => ({ systems, outcome: enrolls }));
+  }
+  const stop =
+    'show "Your Apple ID does not support the expected services on this device" and stop';
+  if (message !== undefined) {
+    return [
+      { systems: old, outcome: 'show a generic error and stop' },
+      { systems: middle, outcome: `show "${message}" and stop` },
+      {
+        systems: current,
+        outcome: `fall back to Apple's discovery (the MDM registered in Apple Business), so "${message}" may never be shown (${INFERRED})`,
+      },
+    ];
+  }
+  return [
+    { systems: old, outcome: stop },
+    { systems: middle, outcome: stop },
+    {
+      systems: current,
+      outcome: 'fall back to the discovery your MDM registered in Apple Business, if any',
+    },
+  ];
+}
+
+/** The same person and family asked with `@` and `+` percent-encoded: a server must not care. */
+async function encodingCheck(
+  client: Client,
+  target: URL,
+  user: string,
+  family: string,
+  raw: FamilyAnswer | undefined,
+): Promise<Check> {
+  const url = new URL(target);
+  url.search = deviceQuery(user, family, true);
+  const followed = await follow(client, url);
+  const encoded = followed.answer;
+  const describe = (status: number | null, baseUrl?: string, message?: string) =>
+    status === null
+      ? 'no answer'
+      : `${status}${baseUrl ? ` ${baseUrl}` : ''}${message ? ` "${message}"` : ''}`;
+  const rawText = describe(raw?.status ?? null, raw?.baseUrl, raw?.message);
+  let encodedText = 'no answer';
+  if (encoded !== undefined) {
+    const server = encoded.status === 200 ? bodyChecks(family, encoded).server : undefined;
+    const message =
+      encoded.status === 403
+        ? (wellKnownFailed(encoded.body)?.message as string | undefined)
+        : undefined;
+    encodedText = describe(encoded.status, server?.baseUrl, message);
+  }
+  const say = { section: 'requests', id: 'http.encoding', label: 'raw @ and +' } as const;
+  return rawText === encodedText
+    ? check({
+        ...say,
+        verdict: 'pass',
+        detail: 'the same answer with @ and + raw (as devices send them) and percent-encoded',
+      })
+    : check({
+        ...say,
+        verdict: 'fail',
+        detail: `raw (as devices send): ${rawText}; percent-encoded: ${encodedText}`,
+        fix: 'decode the query per RFC 3986: a + is a plus, not a space (devices send user-identifier with @ and + raw)',
+      });
+}
+
+/**
+ * A guide once told people to host the file at `…remotemanagement.` (a trailing dot); devices
+ * never ask there (docs/protocol.md section 6). Asked only when the real path gives no server.
+ */
+async function trailingDotCheck(
+  client: Client,
+  target: URL,
+  user: string,
+  family: string,
+  answer: FamilyAnswer | undefined,
+): Promise<Check | undefined> {
+  if (answer?.baseUrl !== undefined || !target.pathname.endsWith(WELL_KNOWN_PATH)) return undefined;
+  const url = new URL(target);
+  url.pathname = `${WELL_KNOWN_PATH}.`;
+  url.search = deviceQuery(user, family);
+  const dotted = (await follow(client, url)).answer;
+  if (dotted?.status !== 200 || bodyChecks(family, dotted).server === undefined) return undefined;
+  return check({
+    section: 'requests',
+    id: 'http.trailing-dot',
+    label: 'trailing dot',
+    verdict: 'fail',
+    detail: `${WELL_KNOWN_PATH}. (with a trailing dot) answers with a server; devices never ask there`,
+    fix: `serve the answer at ${WELL_KNOWN_PATH}, without the dot (a vendor guide's slip)`,
   });
 }

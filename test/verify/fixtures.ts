@@ -88,6 +88,13 @@ const BEHAVIOURS: Record<string, (port: number, query: string) => Reply> = {
     status: 302,
     headers: { location: `https://127.0.0.1:${port}${WELL_KNOWN}?${query}` },
   }),
+  // Decodes the query as an HTML form would: a raw + becomes a space, and this person is unknown.
+  plus: (port, query) =>
+    (new URLSearchParams(query).get('user-identifier') ?? '').includes(' ')
+      ? { status: 404, headers: { 'content-type': 'text/plain' }, body: 'no such user' }
+      : json(servers(port)),
+  // Only at the path with a trailing dot (the bare path is below, in startFixtures).
+  dotted: (port) => json(servers(port)),
   'base-url-404': (port) =>
     json(
       `{"Servers":[{"Version":"mdm-byod","BaseURL":"https://enroll.fixture.test:${port}/nothing"}]}`,
@@ -163,9 +170,10 @@ export function startFixtures(pair: KeyPair): Promise<Fixture> {
               }
             : { status: 404, headers: { 'content-type': 'text/plain' }, body: 'no' };
       } else {
-        const behaviour = BEHAVIOURS[host.replace(/\.fixture\.test$/, '')];
-        reply =
-          behaviour && path === WELL_KNOWN ? behaviour(port, query) : { status: 404, body: '' };
+        const name = host.replace(/\.fixture\.test$/, '');
+        const behaviour = BEHAVIOURS[name];
+        const asked = name === 'dotted' ? `${WELL_KNOWN}.` : WELL_KNOWN;
+        reply = behaviour && path === asked ? behaviour(port, query) : { status: 404, body: '' };
       }
       res.writeHead(reply.status, reply.headers);
       res.end(req.method === 'HEAD' ? undefined : reply.body);

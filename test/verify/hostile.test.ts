@@ -76,7 +76,7 @@ describe('verify is bounded', () => {
     const report = JSON.parse(done.stdout) as Report;
     expect(find(report, 'http.request')).toMatchObject({
       verdict: 'fail',
-      detail: `https://drip.fixture.test:${fixtures.port}/.well-known/com.apple.remotemanagement?user-identifier=probe%40drip.fixture.test&model-family=iPhone: no complete answer within 1 s (--timeout)`,
+      detail: `https://drip.fixture.test:${fixtures.port}/.well-known/com.apple.remotemanagement?user-identifier=probe@drip.fixture.test&model-family=iPhone: no complete answer within 1 s (--timeout)`,
     });
   }, 30_000);
 
@@ -111,9 +111,10 @@ describe('verify shows what a server sent, never runs it', () => {
     for (const color of [false, true]) {
       const text = renderReport(report, color);
       for (const raw of ['\u0007', '\r', '\u001b[2J', '\u001b]']) expect(text).not.toContain(raw);
-      // The message stays on its lines (status and answers): its newline cannot start a line.
+      // The message stays on its lines (status, answers, two bands of systems): its newline
+      // cannot start a line.
       const carrying = text.split('\n').filter((line) => line.includes('Ask IT.'));
-      expect(carrying).toHaveLength(2);
+      expect(carrying).toHaveLength(4);
       for (const line of carrying) {
         expect(line).toContain('\\x1b[2J\\x1b]0;owned\\x07Ask IT.\\x0aPASS: 0 failed');
       }

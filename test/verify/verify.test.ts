@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Report, type VerifyOptions, verify } from '../../src/verify/verify.js';
+import { bySystem, type Report, type VerifyOptions, verify } from '../../src/verify/verify.js';
 import { makePki, type Pki } from '../helpers/pki.js';
 import { type Fixture, startFixtures, startTlsFixture } from './fixtures.js';
 
@@ -74,6 +74,7 @@ describe('verify against fixture servers', () => {
         version: 'mdm-byod',
         baseUrl: `https://enroll.fixture.test:${fixtures.port}/enroll`,
         probe: true,
+        systems: bySystem('mdm-byod', undefined),
       },
     ]);
   });
@@ -136,8 +137,8 @@ describe('verify against fixture servers', () => {
     expect(report.answers[0]?.hops).toEqual([
       {
         status: 302,
-        url: `https://redirect-keep.fixture.test:${fixtures.port}/.well-known/com.apple.remotemanagement?user-identifier=probe%40redirect-keep.fixture.test&model-family=iPhone`,
-        location: `https://good.fixture.test:${fixtures.port}/.well-known/com.apple.remotemanagement?user-identifier=probe%40redirect-keep.fixture.test&model-family=iPhone`,
+        url: `https://redirect-keep.fixture.test:${fixtures.port}/.well-known/com.apple.remotemanagement?user-identifier=probe@redirect-keep.fixture.test&model-family=iPhone`,
+        location: `https://good.fixture.test:${fixtures.port}/.well-known/com.apple.remotemanagement?user-identifier=probe@redirect-keep.fixture.test&model-family=iPhone`,
       },
     ]);
   });
@@ -200,5 +201,65 @@ describe('verify against fixture servers', () => {
       verdict: 'info',
       detail: 'the same answer for iPhone, iPad, Mac',
     });
+  });
+});
+
+describe('verify asks exactly as a device asks', () => {
+  it('sends @ and + raw, and fails a server that reads a raw + as a space', async () => {
+    const report = await run('plus.fixture.test', fixtures.port, {
+      user: 'first+last@plus.fixture.test',
+      probeBaseUrl: false,
+    });
+    expect(report.answers[0]?.status).toBe(404);
+    expect(find(report, 'http.encoding')).toMatchObject({
+      verdict: 'fail',
+      detail: `raw (as devices send): 404; percent-encoded: 200 https://enroll.fixture.test:${fixtures.port}/enroll`,
+    });
+    expect(find(report, 'http.encoding').fix).toMatch(/a \+ is a plus, not a space/);
+  });
+
+  it('passes a server that answers the raw and the encoded form alike', async () => {
+    const report = await run('good.fixture.test', fixtures.port, {
+      user: 'first+last@good.fixture.test',
+      probeBaseUrl: false,
+    });
+    expect(find(report, 'http.encoding').verdict).toBe('pass');
+  });
+
+  it('says what each band of systems does with an answer', async () => {
+    const rejected = await run('rejected.fixture.test', fixtures.port, { probeBaseUrl: false });
+    expect(rejected.answers[0]?.systems).toEqual([
+      { systems: 'before iOS 17.5 / macOS 14.5', outcome: 'show a generic error and stop' },
+      {
+        systems: 'iOS 17.5-18.1 / macOS 14.5-15.1',
+        outcome: 'show "Personal Macs cannot enroll here. Ask IT." and stop',
+      },
+      {
+        systems: 'iOS 18.2+ / macOS 15.2+',
+        outcome:
+          'fall back to Apple\'s discovery (the MDM registered in Apple Business), so "Personal Macs cannot enroll here. Ask IT." may never be shown (inferred from iOS 18.2 device code, not documented by Apple)',
+      },
+    ]);
+    const missing = await run('not-found.fixture.test', fixtures.port, { probeBaseUrl: false });
+    expect(missing.answers[0]?.systems?.map((x) => x.outcome)).toEqual([
+      'show "Your Apple ID does not support the expected services on this device" and stop',
+      'show "Your Apple ID does not support the expected services on this device" and stop',
+      'fall back to the discovery your MDM registered in Apple Business, if any',
+    ]);
+    const wrongType = await run('wrong-type.fixture.test', fixtures.port, { probeBaseUrl: false });
+    expect(wrongType.answers[0]?.systems?.[2]?.outcome).toMatch(/^fall back/);
+  });
+
+  it('names a file served only at the path with a trailing dot', async () => {
+    const report = await run('dotted.fixture.test', fixtures.port, { probeBaseUrl: false });
+    expect(find(report, 'http.status').verdict).toBe('fail');
+    expect(find(report, 'http.trailing-dot')).toMatchObject({
+      verdict: 'fail',
+      detail:
+        '/.well-known/com.apple.remotemanagement. (with a trailing dot) answers with a server; devices never ask there',
+      fix: "serve the answer at /.well-known/com.apple.remotemanagement, without the dot (a vendor guide's slip)",
+    });
+    const healthy = await run('good.fixture.test', fixtures.port, { probeBaseUrl: false });
+    expect(healthy.checks.some((c) => c.id === 'http.trailing-dot')).toBe(false);
   });
 });
