@@ -179,6 +179,7 @@ export interface TlsResult {
   /** undefined when the chain is trusted and valid for the host. */
   readonly authorizationError?: string | undefined;
   readonly validTo?: Date | undefined;
+  readonly validFrom?: Date | undefined;
   readonly names?: string | undefined;
   /** The handshake failed outright (connection refused, protocol mismatch, timeout). */
   readonly error?: string | undefined;
@@ -230,6 +231,7 @@ function handshake(
         cipher: socket.getCipher()?.standardName ?? socket.getCipher()?.name,
         authorizationError: socket.authorized ? undefined : String(socket.authorizationError),
         validTo: cert.valid_to ? new Date(cert.valid_to) : undefined,
+        validFrom: cert.valid_from ? new Date(cert.valid_from) : undefined,
         names: cert.subjectaltname,
       });
     });

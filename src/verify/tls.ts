@@ -88,26 +88,31 @@ export function judgeTls(tls: TlsResult, host: string, now: Date): Check[] {
         }),
   );
   if (tls.validTo !== undefined && error !== 'CERT_HAS_EXPIRED') {
-    const days = Math.floor((tls.validTo.getTime() - now.getTime()) / 86_400_000);
-    const date = tls.validTo.toISOString().slice(0, 10);
-    out.push(
-      days > 30
-        ? check({
-            section: s,
-            id: 'tls.expiry',
-            label: 'expiry',
-            verdict: 'pass',
-            detail: `${date} (${days} days)`,
-          })
-        : check({
-            section: s,
-            id: 'tls.expiry',
-            label: 'expiry',
-            verdict: 'warn',
-            detail: `${date}: ${days} days left`,
-            fix: 'renew the certificate',
-          }),
-    );
+    out.push(expiryCheck(tls.validTo, tls.validFrom, now));
   }
   return out;
+}
+
+const DAY_MS = 86_400_000;
+
+/**
+ * Renewal is due when a third of a certificate's lifetime remains, as ACME clients renew: a
+ * fixed "30 days left" would warn for the whole life of a 45-day or 6-day certificate
+ * (docs/protocol.md section 6, TLS). Without a start date, 90 days is assumed.
+ */
+export function expiryCheck(validTo: Date, validFrom: Date | undefined, now: Date): Check {
+  const lifetime = validTo.getTime() - (validFrom?.getTime() ?? validTo.getTime() - 90 * DAY_MS);
+  const left = validTo.getTime() - now.getTime();
+  const days = (ms: number) => Math.floor(ms / DAY_MS);
+  const date = validTo.toISOString().slice(0, 10);
+  const of = `${days(left)} of ${days(lifetime)} days left`;
+  const say = { section: 'connection', id: 'tls.expiry', label: 'expiry' } as const;
+  return left >= lifetime / 3
+    ? check({ ...say, verdict: 'pass', detail: `${date} (${of})` })
+    : check({
+        ...say,
+        verdict: 'warn',
+        detail: `${date}: ${of}, less than a third`,
+        fix: 'renew the certificate (is automatic renewal running?)',
+      });
 }

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { expiryCheck } from '../../src/verify/tls.js';
 import { bySystem, type Report, type VerifyOptions, verify } from '../../src/verify/verify.js';
 import { makePki, type Pki } from '../helpers/pki.js';
 import { type Fixture, startFixtures, startTlsFixture } from './fixtures.js';
@@ -14,7 +15,12 @@ beforeAll(async () => {
   tls.expired = await startTlsFixture(
     pki.leaf(['expired.fixture.test'], { start: '20200101000000Z', end: '20200201000000Z' }),
   );
-  tls.soon = await startTlsFixture(pki.leaf(['soon.fixture.test'], { days: 10 }));
+  // A 90-day certificate issued 80 days ago: 10 days left, less than a third.
+  const day = (offset: number) =>
+    `${new Date(Date.now() + offset * 86_400_000).toISOString().replace(/[-:T]/g, '').slice(0, 14)}Z`;
+  tls.soon = await startTlsFixture(
+    pki.leaf(['soon.fixture.test'], { start: day(-80), end: day(10) }),
+  );
   tls.untrusted = await startTlsFixture(pki.selfSigned(['untrusted.fixture.test']));
   tls.old = await startTlsFixture({
     ...pki.leaf(['old.fixture.test']),
@@ -159,10 +165,25 @@ describe('verify against fixture servers', () => {
     });
   });
 
-  it('warns about a certificate that expires within 30 days', async () => {
+  it('warns about a certificate with less than a third of its lifetime left', async () => {
     const report = await run('soon.fixture.test', tls.soon?.port, { probeBaseUrl: false });
-    expect(find(report, 'tls.expiry').verdict).toBe('warn');
-    expect(find(report, 'tls.expiry').detail).toMatch(/: (9|10) days left$/);
+    expect(find(report, 'tls.expiry')).toMatchObject({
+      verdict: 'warn',
+      detail: expect.stringMatching(/: (9|10) of 9[01] days left, less than a third$/),
+    });
+  });
+
+  it.each([
+    ['a fresh 45-day certificate', 45, 44, 'pass'],
+    ['a 6-day certificate with 5 days left', 6, 5, 'pass'],
+    ['a 6-day certificate with 1 day left', 6, 1, 'warn'],
+    ['a 90-day certificate with 31 days left', 90, 31, 'pass'],
+    ['a 90-day certificate with 29 days left', 90, 29, 'warn'],
+  ] as const)('judges expiry against the lifetime: %s', (_label, lifetime, left, verdict) => {
+    const now = new Date('2026-11-30T12:00:00Z');
+    const to = new Date(now.getTime() + left * 86_400_000);
+    const from = new Date(to.getTime() - lifetime * 86_400_000);
+    expect(expiryCheck(to, from, now).verdict).toBe(verdict);
   });
 
   it('fails a certificate no trusted CA vouches for', async () => {
