@@ -11,6 +11,21 @@ export const INTUNE_HOSTS = {
   china: 'manage.microsoft.cn',
 } as const;
 export type IntuneCloud = keyof typeof INTUNE_HOSTS;
+
+/**
+ * Where each Intune cloud's Entra ID answers sign-in and OpenID Connect metadata
+ * (docs/protocol.md section 6; the 21Vianet host is unverified).
+ */
+export const SIGN_IN_HOSTS: Record<IntuneCloud, string> = {
+  commercial: 'login.microsoftonline.com',
+  usgov: 'login.microsoftonline.us',
+  china: 'login.partner.microsoftonline.cn',
+};
+
+/** The Intune cloud of a BaseURL's host, or undefined for any other host. */
+export function intuneCloudOf(host: string): IntuneCloud | undefined {
+  return (Object.keys(INTUNE_HOSTS) as IntuneCloud[]).find((c) => INTUNE_HOSTS[c] === host);
+}
 export const INTUNE_PATH = '/EnrollmentServer/PostReportDeviceInfoForUEV2';
 
 export const JAMF_PATHS = {

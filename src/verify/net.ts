@@ -9,13 +9,22 @@ export interface Resolve {
   readonly host: string;
   readonly port: number;
   readonly address: string;
+  /** A fourth part, `HOST:PORT:ADDRESS:PORT2`, connects to PORT2 instead (curl's --connect-to). */
+  readonly connectPort?: number;
 }
 
 export function parseResolve(text: string): Resolve | undefined {
-  const match = /^([^:]+):(\d{1,5}):(.+)$/.exec(text);
+  const match = /^([^:]+):(\d{1,5}):(\[[^\]]+\]|[^:]+|[0-9a-f:]+)(?::(\d{1,5}))?$/i.exec(text);
   if (!match) return undefined;
-  const address = (match[3] ?? '').replace(/^\[(.*)\]$/, '$1');
-  return { host: (match[1] ?? '').toLowerCase(), port: Number(match[2]), address };
+  // A bare IPv6 address cannot be followed by a port: `[::1]:8443`.
+  const bare = match[4] !== undefined && !match[3]?.startsWith('[') && match[3]?.includes(':');
+  const address = (bare ? `${match[3]}:${match[4]}` : (match[3] ?? '')).replace(/^\[(.*)\]$/, '$1');
+  return {
+    host: (match[1] ?? '').toLowerCase(),
+    port: Number(match[2]),
+    address,
+    ...(match[4] !== undefined && !bare ? { connectPort: Number(match[4]) } : {}),
+  };
 }
 
 export interface NetOptions {
@@ -37,13 +46,10 @@ function lookupAll(host: string): Promise<string[]> {
   return lookup(host, { all: true }).then((found) => found.map((a) => a.address));
 }
 
-export function resolvedAddress(
-  options: NetOptions,
-  host: string,
-  port: number,
-): string | undefined {
+/** The --resolve entry for host:port, if any. */
+export function resolved(options: NetOptions, host: string, port: number): Resolve | undefined {
   const h = host.toLowerCase();
-  return options.resolve.find((r) => (r.host === h || r.host === '*') && r.port === port)?.address;
+  return options.resolve.find((r) => (r.host === h || r.host === '*') && r.port === port);
 }
 
 function trusted(options: NetOptions): string[] | undefined {
@@ -105,11 +111,13 @@ export function dispatcher(options: NetOptions, insecure: boolean, target: strin
     opts: buildConnector.Options,
     address: string,
     callback: buildConnector.Callback,
+    port?: number,
   ) =>
     connector(
       {
         ...opts,
         hostname: address,
+        ...(port === undefined ? {} : { port: String(port) }),
         ...(isIP(opts.hostname) === 0 ? { servername: opts.hostname } : {}),
       },
       callback,
@@ -120,8 +128,10 @@ export function dispatcher(options: NetOptions, insecure: boolean, target: strin
     connect: (opts, callback) => {
       const port = Number(opts.port) || (opts.protocol === 'http:' ? 80 : 443);
       const host = opts.hostname.replace(/^\[(.*)\]$/, '$1');
-      const forced = resolvedAddress(options, host, port);
-      if (forced !== undefined) return connectTo(opts, forced, callback);
+      const forced = resolved(options, host, port);
+      if (forced !== undefined) {
+        return connectTo(opts, forced.address, callback, forced.connectPort);
+      }
       const free = options.allowPrivate || host.toLowerCase() === target.toLowerCase();
       const addresses =
         isIP(host) !== 0 ? Promise.resolve([host]) : (options.lookup ?? lookupAll)(host);
@@ -160,8 +170,9 @@ export async function resolveHost(
   host: string,
   port: number,
 ): Promise<DnsResult> {
-  const forced = resolvedAddress(options, host, port);
-  if (forced !== undefined) return { addresses: [forced], via: '--resolve' };
+  const h = host.toLowerCase();
+  const forced = options.resolve.filter((r) => (r.host === h || r.host === '*') && r.port === port);
+  if (forced.length > 0) return { addresses: forced.map((r) => r.address), via: '--resolve' };
   try {
     return { addresses: await (options.lookup ?? lookupAll)(host), via: 'dns' };
   } catch (error) {
@@ -193,10 +204,16 @@ export async function probeTls(
   port: number,
   address: string,
 ): Promise<TlsResult> {
-  const first = await handshake(options, host, port, address, false);
+  // A --resolve entry with a fourth part sends the connection to another port.
+  const h = host.toLowerCase();
+  const entry = options.resolve.find(
+    (r) => (r.host === h || r.host === '*') && r.port === port && r.address === address,
+  );
+  const to = entry?.connectPort ?? port;
+  const first = await handshake(options, host, to, address, false);
   if (first.error === undefined) return first;
   // Refused at the protocol level: find out whether the server speaks only an old TLS version.
-  const legacy = await handshake(options, host, port, address, true);
+  const legacy = await handshake(options, host, to, address, true);
   return { ...first, legacyProtocol: legacy.error === undefined ? legacy.protocol : undefined };
 }
 

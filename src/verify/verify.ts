@@ -2,7 +2,7 @@
 
 import { WELL_KNOWN_PATH } from '../protocol.js';
 import { type Check, check, DEFAULT_FAMILIES } from './checks.js';
-
+import { tenantCheck } from './entra.js';
 import {
   type Answer,
   bodyChecks,
@@ -28,6 +28,8 @@ export interface VerifyOptions extends NetOptions {
   readonly user?: string | undefined;
   readonly families: readonly string[];
   readonly probeBaseUrl: boolean;
+  /** Look up the Entra tenant of the user's domain for an Intune BaseURL (default on). */
+  readonly tenantCheck?: boolean;
   /** The whole run ends within this time; requests still to make then fail. */
   readonly deadlineMs?: number;
   /** For certificate expiry; now when absent. */
@@ -158,6 +160,16 @@ export async function verify(input: string, options: VerifyOptions): Promise<Rep
         ...new Set(answers.filter((a) => a.probe === true).map((a) => a.baseUrl as string)),
       ];
       for (const baseUrl of baseUrls) checks.push(await probeBaseUrl(client, baseUrl));
+    }
+    if (options.tenantCheck !== false) {
+      const domain = user.slice(user.lastIndexOf('@') + 1).toLowerCase();
+      const intune = new Set(
+        answers.filter((a) => a.probe === true).map((a) => a.baseUrl as string),
+      );
+      for (const baseUrl of intune) {
+        const found = await tenantCheck(client, baseUrl, domain);
+        if (found) checks.push(found);
+      }
     }
   } finally {
     await agent.close();

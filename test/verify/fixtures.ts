@@ -95,6 +95,12 @@ const BEHAVIOURS: Record<string, (port: number, query: string) => Reply> = {
       : json(servers(port)),
   // Only at the path with a trailing dot (the bare path is below, in startFixtures).
   dotted: (port) => json(servers(port)),
+  // Intune answers whose aadTenantId the sign-in fixture below confirms, contradicts, does not
+  // know, or never answers about.
+  'intune-match': () => intune(GUID),
+  'intune-other': () => intune(GUID),
+  'intune-unknown': () => intune(GUID),
+  'intune-slow': () => intune(GUID),
   'base-url-404': (port) =>
     json(
       `{"Servers":[{"Version":"mdm-byod","BaseURL":"https://enroll.fixture.test:${port}/nothing"}]}`,
@@ -103,6 +109,51 @@ const BEHAVIOURS: Record<string, (port: number, query: string) => Reply> = {
 
 function servers(port: number): string {
   return `{"Servers":[{"Version":"mdm-byod","BaseURL":"https://enroll.fixture.test:${port}/enroll"}]}`;
+}
+
+function intune(tenantId: string): Reply {
+  return json(
+    `{"Servers":[{"Version":"mdm-byod","BaseURL":"https://manage.microsoft.com/EnrollmentServer/PostReportDeviceInfoForUEV2?aadTenantId=${tenantId}"}]}`,
+  );
+}
+
+export const OTHER_GUID = '0b1d2c3e-4f50-4617-8293-a4b5c6d7e8f9';
+
+/** The tenant of each domain, as Entra's OpenID Connect metadata would say; `hold`: no answer. */
+const TENANTS: Record<string, string> = {
+  'intune-match.fixture.test': GUID,
+  'intune-other.fixture.test': OTHER_GUID,
+  'contoso.fixture.test': GUID,
+  'intune-slow.fixture.test': 'hold',
+};
+
+/** Entra's sign-in hosts (all three clouds) answering `/<domain>/v2.0/.well-known/openid-configuration`. */
+export function startSignIn(pair: KeyPair): Promise<Fixture> {
+  const seen: string[] = [];
+  return listen(
+    createServer(pair, (req, res) => {
+      seen.push(`${req.method} ${req.headers.host} ${req.url}`);
+      const match = /^\/([^/]+)\/v2\.0\/\.well-known\/openid-configuration$/.exec(req.url ?? '');
+      const domain = decodeURIComponent(match?.[1] ?? '');
+      const tenant = TENANTS[domain];
+      if (tenant === 'hold') return;
+      if (tenant === undefined) {
+        res.writeHead(400, { 'content-type': 'application/json' });
+        res.end(
+          `{"error":"invalid_tenant","error_description":"AADSTS90002: Tenant '${domain}' not found."}`,
+        );
+        return;
+      }
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(
+        JSON.stringify({
+          issuer: `https://${req.headers.host}/${tenant}/v2.0`,
+          authorization_endpoint: `https://${req.headers.host}/${tenant}/oauth2/v2.0/authorize`,
+        }),
+      );
+    }),
+    seen,
+  );
 }
 
 function json(body: string | Buffer): Reply {

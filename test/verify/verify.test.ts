@@ -2,7 +2,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { expiryCheck } from '../../src/verify/tls.js';
 import { bySystem, type Report, type VerifyOptions, verify } from '../../src/verify/verify.js';
 import { makePki, type Pki } from '../helpers/pki.js';
-import { type Fixture, startFixtures, startTlsFixture } from './fixtures.js';
+import {
+  type Fixture,
+  GUID,
+  OTHER_GUID,
+  startFixtures,
+  startSignIn,
+  startTlsFixture,
+} from './fixtures.js';
 
 let pki: Pki;
 let fixtures: Fixture;
@@ -282,5 +289,79 @@ describe('verify asks exactly as a device asks', () => {
     });
     const healthy = await run('good.fixture.test', fixtures.port, { probeBaseUrl: false });
     expect(healthy.checks.some((c) => c.id === 'http.trailing-dot')).toBe(false);
+  });
+});
+
+describe('verify proves the Intune tenant', () => {
+  let signIn: Fixture;
+  beforeAll(async () => {
+    signIn = await startSignIn(
+      pki.leaf([
+        'login.microsoftonline.com',
+        'login.microsoftonline.us',
+        'login.partner.microsoftonline.cn',
+      ]),
+    );
+  });
+  afterAll(() => signIn.close());
+
+  const intune = (name: string, extra: Partial<VerifyOptions> = {}) =>
+    run(`${name}.fixture.test`, fixtures.port, {
+      probeBaseUrl: false,
+      timeoutMs: 1000,
+      resolve: [
+        { host: '*', port: fixtures.port, address: '127.0.0.1' },
+        {
+          host: 'login.microsoftonline.com',
+          port: 443,
+          address: '127.0.0.1',
+          connectPort: signIn.port,
+        },
+      ],
+      ...extra,
+    });
+
+  it('passes an aadTenantId that owns the domain, naming the tenant', async () => {
+    const report = await intune('intune-match');
+    expect(find(report, 'intune.tenant')).toMatchObject({
+      section: 'baseurl',
+      verdict: 'pass',
+      detail: `${GUID} is the Entra tenant of intune-match.fixture.test`,
+    });
+    expect(signIn.seen).toContain(
+      'GET login.microsoftonline.com /intune-match.fixture.test/v2.0/.well-known/openid-configuration',
+    );
+  });
+
+  it('fails a valid GUID that belongs to another tenant', async () => {
+    const report = await intune('intune-other');
+    expect(find(report, 'intune.tenant')).toMatchObject({
+      verdict: 'fail',
+      detail: `the BaseURL names tenant ${GUID}; intune-other.fixture.test belongs to tenant ${OTHER_GUID}`,
+      fix: `use aadTenantId=${OTHER_GUID} (Entra admin center > Overview > Tenant ID)`,
+    });
+    expect(report.verdict).toBe('fail');
+  });
+
+  it('fails a domain no Entra tenant has verified', async () => {
+    const report = await intune('intune-unknown');
+    expect(find(report, 'intune.tenant')).toMatchObject({
+      verdict: 'fail',
+      detail:
+        'intune-unknown.fixture.test is not a verified domain of any Entra tenant (AADSTS90002)',
+    });
+  });
+
+  it('warns, and never passes, when the lookup cannot be made', async () => {
+    const report = await intune('intune-slow');
+    expect(find(report, 'intune.tenant')).toMatchObject({
+      verdict: 'warn',
+      detail: `the tenant of intune-slow.fixture.test could not be looked up (no complete answer within 1 s (--timeout)); aadTenantId ${GUID} is unproven`,
+    });
+  });
+
+  it('is left out with --no-tenant-check', async () => {
+    const report = await intune('intune-other', { tenantCheck: false });
+    expect(report.checks.some((c) => c.id === 'intune.tenant')).toBe(false);
   });
 });
