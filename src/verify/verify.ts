@@ -15,7 +15,14 @@ import {
   wellKnownFailed,
 } from './evaluate.js';
 import { type Client, describeError, fetchAnswer } from './fetch.js';
-import { dispatcher, type NetOptions, probeTls, resolveHost } from './net.js';
+import {
+  dispatcher,
+  type NetOptions,
+  probeTls,
+  type Resolve,
+  resolved,
+  resolveHost,
+} from './net.js';
 import { probeBaseUrl } from './probe.js';
 import { judgeTls } from './tls.js';
 
@@ -152,6 +159,11 @@ export async function verify(input: string, options: VerifyOptions): Promise<Rep
     const family = families[0] ?? 'iPhone';
     checks.push(...(await otherRequests(client, target, user, family, firstAnswers)));
     checks.push(await encodingCheck(client, target, user, family, answers[0]));
+    if (dns.addresses.length > 1) {
+      checks.push(
+        await addressesCheck(options, insecure, target, host, port, dns.addresses, user, family),
+      );
+    }
     const dotted = await trailingDotCheck(client, target, user, family, answers[0]);
     if (dotted) checks.push(dotted);
     checks.push(compareFamilies(answers));
@@ -583,4 +595,75 @@ async function trailingDotCheck(
     detail: `${WELL_KNOWN_PATH}. (with a trailing dot) answers with a server; devices never ask there`,
     fix: `serve the answer at ${WELL_KNOWN_PATH}, without the dot (a vendor guide's slip)`,
   });
+}
+
+/**
+ * Every address of the host asked the same first question: two A or AAAA records that point at
+ * servers answering differently are "two servers where Apple reads one", and an AAAA that does
+ * not answer breaks devices that prefer IPv6.
+ */
+async function addressesCheck(
+  options: VerifyOptions,
+  insecure: boolean,
+  target: URL,
+  host: string,
+  port: number,
+  addresses: readonly string[],
+  user: string,
+  family: string,
+): Promise<Check> {
+  const url = new URL(target);
+  url.search = deviceQuery(user, family);
+  const seen: { address: string; answer: string }[] = [];
+  for (const address of addresses) {
+    // Each address pinned in turn, as --resolve does, keeping a port the entry connects to.
+    const entry = options.resolve.find(
+      (r) =>
+        (r.host === host.toLowerCase() || r.host === '*') &&
+        r.port === port &&
+        r.address === address,
+    );
+    const pinned: NetOptions = {
+      ...options,
+      resolve: [
+        {
+          host,
+          port,
+          address,
+          ...(entry?.connectPort === undefined ? {} : { connectPort: entry.connectPort }),
+        },
+      ],
+    };
+    const agent = dispatcher(pinned, insecure, host);
+    const client: Client = {
+      agent,
+      timeoutMs: options.timeoutMs,
+      deadline: AbortSignal.timeout(options.timeoutMs * 2),
+    };
+    try {
+      const answer = await fetchAnswer(client, url, 'GET');
+      const server = answer.status === 200 ? bodyChecks(family, answer).server : undefined;
+      const what = `${answer.status} ${mediaType(answer) || '(no Content-Type)'}`;
+      seen.push({
+        address,
+        answer: server ? `${what} ${server.version} ${server.baseUrl}` : what,
+      });
+    } catch (error) {
+      seen.push({ address, answer: `no answer (${describeError(error)})` });
+    } finally {
+      await agent.close();
+    }
+  }
+  const side = seen.map((x) => `${x.address}: ${x.answer}`).join('; ');
+  const alike =
+    seen.every((x) => x.answer === seen[0]?.answer) && !seen[0]?.answer.startsWith('no answer');
+  const say = { section: 'connection', id: 'dns.addresses', label: 'every address' } as const;
+  return alike
+    ? check({ ...say, verdict: 'pass', detail: `${seen.length} addresses answer alike: ${side}` })
+    : check({
+        ...say,
+        verdict: 'fail',
+        detail: side,
+        fix: 'point every A and AAAA record at servers that answer alike, or remove the stale one (devices may use any of them, IPv6 first)',
+      });
 }

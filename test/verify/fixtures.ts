@@ -199,7 +199,10 @@ export interface Fixture {
 }
 
 /** The *.fixture.test server: every behaviour above, and an enrollment endpoint at enroll.fixture.test. */
-export function startFixtures(pair: KeyPair): Promise<Fixture> {
+export function startFixtures(
+  pair: KeyPair,
+  at: { port?: number; address?: string } = {},
+): Promise<Fixture> {
   const seen: string[] = [];
   return listen(
     createServer(pair, (req, res) => {
@@ -230,6 +233,7 @@ export function startFixtures(pair: KeyPair): Promise<Fixture> {
       res.end(req.method === 'HEAD' ? undefined : reply.body);
     }),
     seen,
+    at,
   );
 }
 
@@ -247,9 +251,13 @@ export function startTlsFixture(
   );
 }
 
-function listen(server: Server, seen: string[] = []): Promise<Fixture> {
+function listen(
+  server: Server,
+  seen: string[] = [],
+  at: { port?: number; address?: string } = {},
+): Promise<Fixture> {
   return new Promise((resolve) => {
-    server.listen(0, '127.0.0.1', () => {
+    server.listen(at.port ?? 0, at.address ?? '127.0.0.1', () => {
       resolve({
         port: (server.address() as AddressInfo).port,
         seen,

@@ -1,3 +1,4 @@
+import { createServer, type Server } from 'node:https';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { expiryCheck } from '../../src/verify/tls.js';
 import { bySystem, type Report, type VerifyOptions, verify } from '../../src/verify/verify.js';
@@ -363,5 +364,70 @@ describe('verify proves the Intune tenant', () => {
   it('is left out with --no-tenant-check', async () => {
     const report = await intune('intune-other', { tenantCheck: false });
     expect(report.checks.some((c) => c.id === 'intune.tenant')).toBe(false);
+  });
+});
+
+describe('verify asks every address', () => {
+  let twin: Fixture;
+  let stale: Server;
+  beforeAll(async () => {
+    // The same server again, on another address, and a stale static host on a third.
+    twin = await startFixtures(pki.leaf(['*.fixture.test']), {
+      port: fixtures.port,
+      address: '127.0.0.3',
+    });
+    stale = createServer(pki.leaf(['*.fixture.test']), (_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/octet-stream' });
+      res.end('{"Servers":[{"Version":"mdm-byod","BaseURL":"https://old.example/enroll"}]}');
+    });
+    await new Promise<void>((resolve) => stale.listen(fixtures.port, '127.0.0.2', resolve));
+  });
+  afterAll(async () => {
+    await twin.close();
+    stale.closeAllConnections();
+    await new Promise((resolve) => stale.close(resolve));
+  });
+
+  const at = (...addresses: string[]) =>
+    run('good.fixture.test', fixtures.port, {
+      probeBaseUrl: false,
+      resolve: addresses.map((address) => ({
+        host: 'good.fixture.test',
+        port: fixtures.port,
+        address,
+      })),
+    });
+  const answer = () =>
+    `200 application/json mdm-byod https://enroll.fixture.test:${fixtures.port}/enroll`;
+
+  it('passes two addresses that answer alike, side by side', async () => {
+    const report = await at('127.0.0.1', '127.0.0.3');
+    expect(find(report, 'dns').detail).toBe('good.fixture.test → 127.0.0.1, 127.0.0.3 (--resolve)');
+    expect(find(report, 'dns.addresses')).toMatchObject({
+      verdict: 'pass',
+      detail: `2 addresses answer alike: 127.0.0.1: ${answer()}; 127.0.0.3: ${answer()}`,
+    });
+  });
+
+  it('fails an address that serves something else (a stale static file)', async () => {
+    const report = await at('127.0.0.1', '127.0.0.2');
+    expect(find(report, 'dns.addresses')).toMatchObject({
+      verdict: 'fail',
+      detail: `127.0.0.1: ${answer()}; 127.0.0.2: 200 application/octet-stream mdm-byod https://old.example/enroll`,
+    });
+    expect(report.verdict).toBe('fail');
+  });
+
+  it('fails an address that does not answer (an AAAA nobody serves)', async () => {
+    const report = await at('127.0.0.1', '127.0.0.4');
+    expect(find(report, 'dns.addresses')).toMatchObject({
+      verdict: 'fail',
+      detail: `127.0.0.1: ${answer()}; 127.0.0.4: no answer (ECONNREFUSED)`,
+    });
+  });
+
+  it('says nothing of addresses for a host with one', async () => {
+    const report = await at('127.0.0.1');
+    expect(report.checks.some((c) => c.id === 'dns.addresses')).toBe(false);
   });
 });
