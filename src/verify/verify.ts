@@ -15,14 +15,7 @@ import {
   wellKnownFailed,
 } from './evaluate.js';
 import { type Client, describeError, fetchAnswer } from './fetch.js';
-import {
-  dispatcher,
-  type NetOptions,
-  probeTls,
-  type Resolve,
-  resolved,
-  resolveHost,
-} from './net.js';
+import { dispatcher, type NetOptions, probeTls, resolveHost } from './net.js';
 import { probeBaseUrl } from './probe.js';
 import { judgeTls } from './tls.js';
 
