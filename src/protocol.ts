@@ -20,3 +20,15 @@ export type Version = (typeof VERSIONS)[number];
 
 /** The `code` of a deliberate refusal, a 403 the device understands (docs/protocol.md section 2). */
 export const WELL_KNOWN_FAILED = 'com.apple.well-known.failed';
+
+/**
+ * The TLS 1.2 suites Apple's notice leaves: ECDHE key exchange with AES-GCM (and the Extended
+ * Master Secret extension, RFC 7627). TLS 1.3 suites all qualify. docs/protocol.md section 6, TLS;
+ * https://support.apple.com/en-us/126655
+ */
+export const APPLE_TLS12_CIPHERS = [
+  'ECDHE-ECDSA-AES128-GCM-SHA256',
+  'ECDHE-RSA-AES128-GCM-SHA256',
+  'ECDHE-ECDSA-AES256-GCM-SHA384',
+  'ECDHE-RSA-AES256-GCM-SHA384',
+] as const;

@@ -1,8 +1,9 @@
 // Reaching the target: an undici dispatcher that honours --resolve and --ca, and a TLS probe.
 import { lookup } from 'node:dns/promises';
 import { BlockList, isIP } from 'node:net';
-import { connect, rootCertificates, type TLSSocket } from 'node:tls';
+import { type ConnectionOptions, connect, rootCertificates, type TLSSocket } from 'node:tls';
 import { Agent, buildConnector } from 'undici';
+import { APPLE_TLS12_CIPHERS } from '../protocol.js';
 
 /** `--resolve host:port:address` (like curl); `*` as host matches any host on that port. */
 export interface Resolve {
@@ -196,6 +197,10 @@ export interface TlsResult {
   readonly error?: string | undefined;
   /** For a failed handshake: what a permissive client could agree on, to say why. */
   readonly legacyProtocol?: string | undefined;
+  /** Over TLS 1.2: whether the Extended Master Secret was used. */
+  readonly ems?: boolean;
+  /** TLS 1.2 asked with Apple's suites only, and with every other suite. */
+  readonly tls12?: { readonly apple: TlsResult; readonly other: TlsResult };
 }
 
 export async function probeTls(
@@ -210,11 +215,57 @@ export async function probeTls(
     (r) => (r.host === h || r.host === '*') && r.port === port && r.address === address,
   );
   const to = entry?.connectPort ?? port;
-  const first = await handshake(options, host, to, address, false);
-  if (first.error === undefined) return first;
-  // Refused at the protocol level: find out whether the server speaks only an old TLS version.
-  const legacy = await handshake(options, host, to, address, true);
-  return { ...first, legacyProtocol: legacy.error === undefined ? legacy.protocol : undefined };
+  const first = await handshake(options, host, to, address, {});
+  if (first.error !== undefined) {
+    // Refused at the protocol level: find out whether the server speaks only an old TLS version.
+    const legacy = await handshake(options, host, to, address, {
+      minVersion: 'TLSv1',
+      ciphers: 'DEFAULT@SECLEVEL=0',
+    });
+    return { ...first, legacyProtocol: legacy.error === undefined ? legacy.protocol : undefined };
+  }
+  // TLS 1.2 as a device limited to Apple's suites would ask, and with every other suite.
+  const tls12 = { minVersion: 'TLSv1.2', maxVersion: 'TLSv1.2' } as const;
+  const apple = await handshake(options, host, to, address, {
+    ...tls12,
+    ciphers: APPLE_TLS12_CIPHERS.join(':'),
+  });
+  const other = await handshake(options, host, to, address, {
+    ...tls12,
+    ciphers: `ALL:${APPLE_TLS12_CIPHERS.map((c) => `!${c}`).join(':')}:@SECLEVEL=0`,
+  });
+  return { ...first, tls12: { apple, other } };
+}
+
+/**
+ * Whether a TLS 1.2 session used the Extended Master Secret (RFC 7627). Node does not say, but
+ * the session it returns is OpenSSL's DER encoding, whose `flags` field ([13]) has bit 0 set for
+ * it (ssl/ssl_asn1.c, SSL_SESS_FLAG_EXTMS).
+ */
+export function sessionHasEms(session: Buffer): boolean {
+  const element = (at: number) => {
+    let length = session[at + 1] ?? 0;
+    let start = at + 2;
+    if (length & 0x80) {
+      const bytes = length & 0x7f;
+      length = 0;
+      for (let i = 0; i < bytes; i++) length = length * 256 + (session[start + i] ?? 0);
+      start += bytes;
+    }
+    return { tag: session[at], start, end: start + length };
+  };
+  const sequence = element(0);
+  for (let at = sequence.start; at < sequence.end && at < session.length; ) {
+    const field = element(at);
+    if (field.tag === 0xad) {
+      const value = element(field.start);
+      let flags = 0;
+      for (let i = value.start; i < value.end; i++) flags = flags * 256 + (session[i] ?? 0);
+      return (flags & 1) === 1;
+    }
+    at = field.end;
+  }
+  return false;
 }
 
 function handshake(
@@ -222,7 +273,7 @@ function handshake(
   host: string,
   port: number,
   address: string,
-  legacy: boolean,
+  versions: Pick<ConnectionOptions, 'minVersion' | 'maxVersion' | 'ciphers'>,
 ): Promise<TlsResult> {
   return new Promise((resolve) => {
     const socket: TLSSocket = connect({
@@ -232,7 +283,7 @@ function handshake(
       ca: trusted(options),
       rejectUnauthorized: false,
       timeout: options.timeoutMs,
-      ...(legacy ? { minVersion: 'TLSv1' as const, ciphers: 'DEFAULT@SECLEVEL=0' } : {}),
+      ...versions,
     });
     // `timeout` above is for a silent socket; this one also ends a handshake that drips.
     const timer = setTimeout(() => done({ error: 'timed out' }), options.timeoutMs);
@@ -250,6 +301,9 @@ function handshake(
         validTo: cert.valid_to ? new Date(cert.valid_to) : undefined,
         validFrom: cert.valid_from ? new Date(cert.valid_from) : undefined,
         names: cert.subjectaltname,
+        ...(socket.getProtocol() === 'TLSv1.2'
+          ? { ems: sessionHasEms(socket.getSession() ?? Buffer.alloc(0)) }
+          : {}),
       });
     });
     socket.once('timeout', () => done({ error: 'timed out' }));

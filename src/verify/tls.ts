@@ -90,6 +90,7 @@ export function judgeTls(tls: TlsResult, host: string, now: Date): Check[] {
   if (tls.validTo !== undefined && error !== 'CERT_HAS_EXPIRED') {
     out.push(expiryCheck(tls.validTo, tls.validFrom, now));
   }
+  out.push(...tls12Checks(tls));
   return out;
 }
 
@@ -115,4 +116,59 @@ export function expiryCheck(validTo: Date, validFrom: Date | undefined, now: Dat
         detail: `${date}: ${of}, less than a third`,
         fix: 'renew the certificate (is automatic renewal running?)',
       });
+}
+
+/**
+ * TLS 1.2 as Apple's notice reads (docs/protocol.md section 6, TLS): a device limited to ECDHE
+ * with AES-GCM, requiring the Extended Master Secret, must be able to connect. Where the server
+ * also speaks TLS 1.3, devices use that, so a TLS 1.2 shortcoming only warns.
+ */
+export function tls12Checks(tls: TlsResult): Check[] {
+  const both = tls.tls12;
+  if (both === undefined) return [];
+  const { apple, other } = both;
+  const modern = tls.protocol === 'TLSv1.3';
+  const say = { section: 'connection', id: 'tls.apple-suites', label: 'TLS 1.2' } as const;
+  const spare = modern ? '; devices that use TLS 1.3 are not affected' : '';
+  const out: Check[] = [];
+  if (apple.error === undefined) {
+    out.push(
+      apple.ems === true
+        ? check({
+            ...say,
+            verdict: 'pass',
+            detail: `${apple.cipher} with the Extended Master Secret, as Apple's suites need`,
+          })
+        : check({
+            ...say,
+            verdict: modern ? 'warn' : 'fail',
+            detail: `${apple.cipher} without the Extended Master Secret extension (RFC 7627)${spare}`,
+            fix: `turn the Extended Master Secret back on (OpenSSL has it on unless told otherwise) (${APPLE_TLS_NOTE})`,
+          }),
+    );
+  } else if (other.error !== undefined && modern) {
+    out.push(check({ ...say, verdict: 'pass', detail: 'not offered: TLS 1.3 only' }));
+  } else {
+    const only = other.error === undefined ? ` (it offers TLS 1.2 only with ${other.cipher})` : '';
+    out.push(
+      check({
+        ...say,
+        verdict: modern ? 'warn' : 'fail',
+        detail: `a device limited to Apple's suites (ECDHE with AES-GCM) cannot connect over TLS 1.2${only}${spare}`,
+        fix: `offer ECDHE-ECDSA or ECDHE-RSA with AES-128-GCM or AES-256-GCM over TLS 1.2 (${APPLE_TLS_NOTE})`,
+      }),
+    );
+  }
+  if (apple.error === undefined && other.error === undefined) {
+    out.push(
+      check({
+        ...say,
+        id: 'tls.other-suites',
+        verdict: 'warn',
+        detail: `also accepts ${other.cipher} over TLS 1.2, outside Apple's suites`,
+        fix: `offer only ECDHE with AES-GCM over TLS 1.2 (${APPLE_TLS_NOTE})`,
+      }),
+    );
+  }
+  return out;
 }

@@ -2,6 +2,7 @@
 import type { ServerResponse } from 'node:http';
 import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
+import { TLS_SETTINGS } from '../../src/http/tls.js';
 import { WELL_KNOWN_PATH as WELL_KNOWN } from '../../src/protocol.js';
 import type { KeyPair } from '../helpers/pki.js';
 
@@ -198,6 +199,9 @@ export interface Fixture {
   close(): Promise<void>;
 }
 
+/** TLS as Apple's notice asks, as mdm-discovery serves it: healthy fixtures get no TLS warning. */
+const APPLE_TLS = { ciphers: TLS_SETTINGS.ciphers, honorCipherOrder: true };
+
 /** The *.fixture.test server: every behaviour above, and an enrollment endpoint at enroll.fixture.test. */
 export function startFixtures(
   pair: KeyPair,
@@ -205,7 +209,7 @@ export function startFixtures(
 ): Promise<Fixture> {
   const seen: string[] = [];
   return listen(
-    createServer(pair, (req, res) => {
+    createServer({ ...pair, ...APPLE_TLS }, (req, res) => {
       const host = (req.headers.host ?? '').split(':')[0] ?? '';
       const port = (req.socket.address() as AddressInfo).port;
       const [path, query = ''] = (req.url ?? '').split('?');
@@ -239,7 +243,12 @@ export function startFixtures(
 
 /** A server that always answers the good discovery body, with whatever TLS it is given. */
 export function startTlsFixture(
-  options: KeyPair & { minVersion?: 'TLSv1.1'; maxVersion?: 'TLSv1.1'; ciphers?: string },
+  options: KeyPair & {
+    minVersion?: 'TLSv1.1';
+    maxVersion?: 'TLSv1.1' | 'TLSv1.2';
+    ciphers?: string;
+    secureOptions?: number;
+  },
 ): Promise<Fixture> {
   return listen(
     createServer(options, (_req, res) => {

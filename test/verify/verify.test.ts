@@ -30,6 +30,18 @@ beforeAll(async () => {
     pki.leaf(['soon.fixture.test'], { start: day(-80), end: day(10) }),
   );
   tls.untrusted = await startTlsFixture(pki.selfSigned(['untrusted.fixture.test']));
+  tls.noEms = await startTlsFixture({
+    ...pki.leaf(['noems.fixture.test']),
+    maxVersion: 'TLSv1.2',
+    // SSL_OP_NO_EXTENDED_MASTER_SECRET (OpenSSL 3; Node does not name it).
+    secureOptions: 0x1,
+  });
+  tls.cbc = await startTlsFixture({
+    ...pki.leaf(['cbc.fixture.test']),
+    maxVersion: 'TLSv1.2',
+    ciphers: 'ECDHE-ECDSA-AES128-SHA:ECDHE-ECDSA-AES256-SHA',
+  });
+  tls.extra = await startTlsFixture(pki.leaf(['extra.fixture.test']));
   tls.old = await startTlsFixture({
     ...pki.leaf(['old.fixture.test']),
     minVersion: 'TLSv1.1',
@@ -429,5 +441,48 @@ describe('verify asks every address', () => {
   it('says nothing of addresses for a host with one', async () => {
     const report = await at('127.0.0.1');
     expect(report.checks.some((c) => c.id === 'dns.addresses')).toBe(false);
+  });
+});
+
+describe("verify checks TLS 1.2 as Apple's notice reads", () => {
+  const tlsOnly = (name: string, port?: number) =>
+    run(`${name}.fixture.test`, port, { probeBaseUrl: false });
+
+  it("passes ECDHE with AES-GCM and the Extended Master Secret (mdm-discovery's own settings)", async () => {
+    const report = await tlsOnly('good', fixtures.port);
+    expect(find(report, 'tls.apple-suites')).toMatchObject({
+      verdict: 'pass',
+      detail: expect.stringMatching(
+        /^TLS_ECDHE_ECDSA_WITH_AES_(128|256)_GCM_SHA(256|384) with the Extended Master Secret, as Apple's suites need$/,
+      ),
+    });
+    expect(report.checks.some((c) => c.id === 'tls.other-suites')).toBe(false);
+  });
+
+  it('fails a TLS 1.2 server without the Extended Master Secret', async () => {
+    const report = await tlsOnly('noems', tls.noEms?.port);
+    expect(find(report, 'tls.apple-suites')).toMatchObject({
+      verdict: 'fail',
+      detail: expect.stringMatching(/ without the Extended Master Secret extension \(RFC 7627\)$/),
+    });
+  });
+
+  it('fails a TLS 1.2 server that offers only CBC suites, naming what it offers', async () => {
+    const report = await tlsOnly('cbc', tls.cbc?.port);
+    expect(find(report, 'tls.apple-suites')).toMatchObject({
+      verdict: 'fail',
+      detail: expect.stringMatching(
+        /^a device limited to Apple's suites \(ECDHE with AES-GCM\) cannot connect over TLS 1\.2 \(it offers TLS 1\.2 only with TLS_ECDHE_ECDSA_WITH_AES_(128|256)_CBC_SHA\)$/,
+      ),
+    });
+  });
+
+  it("warns when the server also accepts suites outside Apple's", async () => {
+    const report = await tlsOnly('extra', tls.extra?.port);
+    expect(find(report, 'tls.apple-suites').verdict).toBe('pass');
+    expect(find(report, 'tls.other-suites')).toMatchObject({
+      verdict: 'warn',
+      detail: expect.stringMatching(/^also accepts \S+ over TLS 1\.2, outside Apple's suites$/),
+    });
   });
 });
