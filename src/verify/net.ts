@@ -50,7 +50,11 @@ function lookupAll(host: string): Promise<string[]> {
 /** The --resolve entry for host:port, if any. */
 export function resolved(options: NetOptions, host: string, port: number): Resolve | undefined {
   const h = host.toLowerCase();
-  return options.resolve.find((r) => (r.host === h || r.host === '*') && r.port === port);
+  // An entry for the host itself wins over a `*` entry, whatever their order.
+  return (
+    options.resolve.find((r) => r.host === h && r.port === port) ??
+    options.resolve.find((r) => r.host === '*' && r.port === port)
+  );
 }
 
 function trusted(options: NetOptions): string[] | undefined {

@@ -1,4 +1,6 @@
 // verify's checklist for people: one line per check, the fix under each warning and failure.
+
+import type { ConfigReport } from './against-config.js';
 import type { Verdict } from './checks.js';
 import type { Report } from './verify.js';
 
@@ -66,5 +68,43 @@ export function renderReport(report: Report, color: boolean): string {
   const summary = `${fail} failed, ${warn} warning${warn === 1 ? '' : 's'}, ${pass} passed`;
   const [, code] = MARK[report.verdict];
   lines.push('', paint(code, `${report.verdict.toUpperCase()}: ${summary}`), '');
+  return lines.join('\n');
+}
+
+/** verify --config: one line per domain, then the details of each domain that failed. */
+export function renderConfigReport(result: ConfigReport, color: boolean): string {
+  const colored = (code: number, text: string) => (color ? `\x1b[${code}m${text}\x1b[0m` : text);
+  const lines: string[] = [];
+  for (const d of result.domains) {
+    const [mark, code] = MARK[d.verdict];
+    lines.push(
+      `${colored(code, mark)} ${printable(d.domain)} (${printable(d.tenant)}): ${printable(d.summary)}`,
+    );
+  }
+  for (const n of result.notChecked) {
+    lines.push(`${colored(90, '·')} ${printable(n.tenant)}: not checked: ${printable(n.reason)}`);
+  }
+  for (const d of result.domains.filter((x) => x.verdict === 'fail')) {
+    lines.push('', colored(1, `── ${printable(d.domain)}`));
+    for (const c of d.comparisons.filter((x) => !x.matches)) {
+      lines.push(`  ${colored(31, '✗')} ${printable(c.modelFamily)} ${printable(c.user)}`);
+      lines.push(`      public: ${printable(c.public)}`);
+      lines.push(`      config: ${printable(c.expected)}`);
+    }
+    for (const c of d.report.checks.filter((x) => x.verdict === 'fail')) {
+      lines.push(`  ${colored(31, '✗')} ${printable(c.label)}: ${printable(c.detail)}`);
+      if (c.fix) lines.push(`      ${colored(90, `fix: ${printable(c.fix)}`)}`);
+    }
+  }
+  const failed = result.domains.filter((d) => d.verdict === 'fail').length;
+  const [, code] = MARK[result.verdict];
+  lines.push(
+    '',
+    colored(
+      code,
+      `${result.verdict.toUpperCase()}: ${failed} of ${result.domains.length} domain${result.domains.length === 1 ? '' : 's'} failed`,
+    ),
+    '',
+  );
   return lines.join('\n');
 }

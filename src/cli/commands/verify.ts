@@ -1,4 +1,6 @@
 // `mdm-discovery verify`: what an Apple device would get from a live domain, and why it would fail.
+import { z } from 'zod';
+import { loadConfig } from '../../config/load.js';
 import { DEFAULT_FAMILIES } from '../../verify/checks.js';
 import type { Report, VerifyOptions } from '../../verify/verify.js';
 import { parse } from '../args.js';
@@ -6,8 +8,11 @@ import { type Command, UsageError } from '../command.js';
 import { NETWORK_OPTIONS, NETWORK_USAGE, networkOptions, seconds } from '../network.js';
 
 const USAGE = `Usage: mdm-discovery verify <domain | url> [options]
+       mdm-discovery verify --config PATH [--domain D …] [options]
 
 Asks the way an Apple device asks and reports every check as pass, warn or fail, with a fix.
+With --config (or MDM_DISCOVERY_CONFIG and no domain), asks every exact domain of the config and
+compares each public answer with what the config itself answers.
 
 Options:
   --user ID                user-identifier to send (default: probe@<domain>)
@@ -19,13 +24,16 @@ ${NETWORK_USAGE}
   --json                   print the report as JSON (shape in docs/verify.md)
   --no-probe-base-url      do not POST to the BaseURL (default: probe it)
   --no-tenant-check        do not look up the Entra tenant of an Intune BaseURL's domain
+  --config PATH            verify every exact domain of this config against its answers
+  --domain DOMAIN          with --config: only this domain (repeatable)
+  --concurrency N          with --config: domains asked at once (default: 4)
 
 Exit codes: 0 nothing failed (warnings allowed), 1 a check failed, 2 usage error.
 `;
 
 export const verifyCommand: Command = {
   usage: USAGE,
-  async run(args, { io, color }) {
+  async run(args, { io, color, settings }) {
     const { values, positionals } = parse(args, {
       user: { type: 'string' },
       'model-family': { type: 'string', multiple: true },
@@ -36,9 +44,26 @@ export const verifyCommand: Command = {
       'probe-base-url': { type: 'boolean' },
       'no-probe-base-url': { type: 'boolean' },
       'no-tenant-check': { type: 'boolean' },
+      config: { type: 'string' },
+      domain: { type: 'string', multiple: true },
+      concurrency: { type: 'string' },
     });
-    if (positionals.length !== 1) throw new UsageError('give exactly one domain or URL');
-    const target = positionals[0] as string;
+    if (positionals.length > 1) throw new UsageError('give exactly one domain or URL');
+    const target = positionals[0];
+    const configPath =
+      target === undefined ? (values.config ?? settings.MDM_DISCOVERY_CONFIG) : undefined;
+    if (target !== undefined && values.config !== undefined) {
+      throw new UsageError('give a domain or --config, not both');
+    }
+    if (target === undefined && configPath === undefined) {
+      throw new UsageError('give a domain or URL, or --config PATH');
+    }
+    if (
+      configPath === undefined &&
+      (values.domain !== undefined || values.concurrency !== undefined)
+    ) {
+      throw new UsageError('--domain and --concurrency go with --config');
+    }
     const deadline = seconds('--deadline', 60).safeParse(values.deadline);
     if (!deadline.success)
       throw new UsageError(deadline.error.issues[0]?.message ?? 'bad --deadline');
@@ -51,11 +76,35 @@ export const verifyCommand: Command = {
       probeBaseUrl: values['no-probe-base-url'] !== true,
       tenantCheck: values['no-tenant-check'] !== true,
     };
+    if (configPath !== undefined) {
+      const concurrency = z.coerce
+        .number()
+        .int()
+        .min(1)
+        .max(64)
+        .default(4)
+        .safeParse(values.concurrency);
+      if (!concurrency.success)
+        throw new UsageError('--concurrency must be a whole number from 1 to 64');
+      const config = await loadConfig(configPath, { usersFileRoots: settings.USERS_FILE_ROOTS });
+      const { verifyConfig } = await import('../../verify/against-config.js');
+      const { renderConfigReport } = await import('../../verify/render.js');
+      const result = await verifyConfig(config, {
+        ...options,
+        families: options.families,
+        domains: (values.domain ?? []).map((d) => d.toLowerCase()),
+        concurrency: concurrency.data,
+      });
+      io.stdout.write(
+        values.json ? `${JSON.stringify(result, null, 2)}\n` : renderConfigReport(result, color),
+      );
+      return result.verdict === 'fail' ? 1 : 0;
+    }
     const { VerifyTargetError, verify } = await import('../../verify/verify.js');
     const { renderReport } = await import('../../verify/render.js');
     let report: Report;
     try {
-      report = await verify(target, options);
+      report = await verify(target as string, options);
     } catch (error) {
       if (error instanceof VerifyTargetError) throw new UsageError(error.message);
       throw error;
