@@ -243,8 +243,8 @@ export async function probeTls(
 
 /**
  * Whether a TLS 1.2 session used the Extended Master Secret (RFC 7627). Node does not say, but
- * the session it returns is OpenSSL's DER encoding, whose `flags` field ([13]) has bit 0 set for
- * it (ssl/ssl_asn1.c, SSL_SESS_FLAG_EXTMS).
+ * the session it returns holds OpenSSL's DER encoding, whose `flags` field ([13]) has bit 0 set
+ * for it (ssl/ssl_asn1.c, SSL_SESS_FLAG_EXTMS).
  */
 export function sessionHasEms(session: Buffer): boolean {
   const element = (at: number) => {
@@ -258,7 +258,17 @@ export function sessionHasEms(session: Buffer): boolean {
     }
     return { tag: session[at], start, end: start + length };
   };
-  const sequence = element(0);
+  // Node 24 puts a header of its own (`\0nodejs:tls:session:1`, the host name) before the DER:
+  // the session is the SEQUENCE that runs to the end of the buffer.
+  let begin = 0;
+  while (
+    begin < session.length &&
+    !(session[begin] === 0x30 && element(begin).end === session.length)
+  ) {
+    begin = session.indexOf(0x30, begin + 1);
+    if (begin === -1) return false;
+  }
+  const sequence = element(begin);
   for (let at = sequence.start; at < sequence.end && at < session.length; ) {
     const field = element(at);
     if (field.tag === 0xad) {
