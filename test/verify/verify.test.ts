@@ -1,5 +1,7 @@
 import { createServer, type Server } from 'node:https';
+import { connect as connectTls } from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { sessionHasEms } from '../../src/verify/net.js';
 import { expiryCheck } from '../../src/verify/tls.js';
 import { bySystem, type Report, type VerifyOptions, verify } from '../../src/verify/verify.js';
 import { makePki, type Pki } from '../helpers/pki.js';
@@ -484,5 +486,39 @@ describe("verify checks TLS 1.2 as Apple's notice reads", () => {
       verdict: 'warn',
       detail: expect.stringMatching(/^also accepts \S+ over TLS 1\.2, outside Apple's suites$/),
     });
+  });
+});
+
+describe('the Extended Master Secret, read from a TLS 1.2 session', () => {
+  const session = (port: number | undefined) =>
+    new Promise<Buffer>((resolve, reject) => {
+      const socket = connectTls({
+        host: '127.0.0.1',
+        port: port as number,
+        ca: pki.caPem,
+        servername: 'extra.fixture.test',
+        rejectUnauthorized: false,
+        maxVersion: 'TLSv1.2',
+      });
+      socket.once('secureConnect', () => {
+        resolve(socket.getSession() as Buffer);
+        socket.destroy();
+      });
+      socket.once('error', reject);
+    });
+
+  it("is read from OpenSSL's DER, bare (Node 20) or behind Node 24's header", async () => {
+    const withEms = await session(tls.extra?.port);
+    const without = await session(tls.noEms?.port);
+    // Node 24's layout: its own marker and the host name, then the same DER.
+    const header = (der: Buffer) =>
+      der[0] === 0x30
+        ? Buffer.concat([Buffer.from('\0nodejs:tls:session:1\0\0\t127.0.0.1', 'latin1'), der])
+        : der;
+    expect(sessionHasEms(withEms)).toBe(true);
+    expect(sessionHasEms(header(withEms))).toBe(true);
+    expect(sessionHasEms(without)).toBe(false);
+    expect(sessionHasEms(header(without))).toBe(false);
+    expect(sessionHasEms(Buffer.from('not a session'))).toBe(false);
   });
 });
