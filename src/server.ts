@@ -12,6 +12,7 @@ import { TLS_SETTINGS } from './http/tls.js';
 import { buildAdminApp } from './ops/admin.js';
 import { createMetrics } from './ops/metrics.js';
 import { createWatcher } from './ops/watch.js';
+import type { Watcher } from './watch/watcher.js';
 
 export interface ServeOptions {
   /** Overrides MDM_DISCOVERY_CONFIG (from `serve --config`). */
@@ -34,6 +35,8 @@ export interface RunningServer {
   reload(reason: string): Promise<boolean>;
   /** Stops accepting, lets requests in flight finish within SHUTDOWN_GRACE_MS, then closes. */
   shutdown(): Promise<'drained' | 'forced'>;
+  /** The domain watcher, when WATCH_INTERVAL is set. */
+  readonly watcher: Watcher | undefined;
 }
 
 /**
@@ -75,10 +78,25 @@ export async function startServer(env: Env, options: ServeOptions = {}): Promise
   // Ready while a loaded config serves and no drain has begun; the admin listener stays up
   // through the drain, so that a liveness probe still gets its 200 and only readiness says 503.
   let draining = false;
+  // The watcher reads the config being served at each round: a reload changes its watch list.
+  // Loaded only when on: undici and the verify checks are not for every start.
+  const domainWatcher =
+    env.WATCH_INTERVAL > 0
+      ? (await import('./watch/from-settings.js')).watcherFromSettings(
+          env,
+          () => config,
+          logger,
+          metrics.registry,
+        )
+      : undefined;
   const admin =
     env.ADMIN_PORT === 'off'
       ? undefined
-      : await buildAdminApp({ metrics, ready: () => !draining && app.server.listening });
+      : await buildAdminApp({
+          metrics,
+          ready: () => !draining && app.server.listening,
+          ...(domainWatcher ? { watch: () => domainWatcher.state() } : {}),
+        });
   const url = await app.listen({ host: env.HOST, port: env.PORT });
   const adminUrl = admin
     ? await admin.listen({ host: env.ADMIN_HOST, port: env.ADMIN_PORT as number })
@@ -163,9 +181,12 @@ export async function startServer(env: Env, options: ServeOptions = {}): Promise
     : undefined;
   watcher?.watch(watched());
 
+  domainWatcher?.start();
+
   const shutdown = async (): Promise<'drained' | 'forced'> => {
     draining = true;
     watcher?.close();
+    await domainWatcher?.stop();
     let forced = false;
     const timer = setTimeout(() => {
       forced = true;
@@ -191,6 +212,7 @@ export async function startServer(env: Env, options: ServeOptions = {}): Promise
     generation: () => generation,
     reload,
     shutdown,
+    watcher: domainWatcher,
   };
 }
 

@@ -26,6 +26,11 @@ const COMMANDS: Record<string, { readonly summary: string; load(): Promise<Comma
     summary: 'write a starter config from flags',
     load: async () => (await import('./commands/init.js')).initCommand,
   },
+  watch: {
+    summary:
+      'watch every configured domain in public and export the results (no discovery listener)',
+    load: async () => (await import('./commands/watch.js')).watchCommand,
+  },
   healthcheck: {
     summary: 'exit 0 when the local service is ready (for container health checks)',
     load: async () => (await import('./commands/healthcheck.js')).healthcheckCommand,

@@ -23,6 +23,28 @@ const count = (fallback: number, min: number) =>
     .min(min, { error: `must be a whole number, ${min} or more` })
     .default(fallback);
 
+const DURATION = /^(\d+)(ms|s|m|h)?$/;
+const UNIT_MS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 } as const;
+
+/** `30s`, `5m`, `1h`, or milliseconds; `off` (or the fallback `off`) is 0. */
+const duration = (fallback: string) =>
+  z
+    .string()
+    .default(fallback)
+    .transform((raw, ctx): number => {
+      const value = raw.trim();
+      if (value === 'off') return 0;
+      const match = DURATION.exec(value);
+      if (!match || Number(match[1]) === 0) {
+        ctx.addIssue({
+          code: 'custom',
+          message: 'must be a duration such as 30s, 5m or 1h, or off',
+        });
+        return z.NEVER;
+      }
+      return Number(match[1]) * UNIT_MS[(match[2] ?? 'ms') as keyof typeof UNIT_MS];
+    });
+
 const CIDR = /^(.+?)(?:\/(\d{1,3}))?$/;
 
 /** off | a hop count | addresses and CIDRs, comma-separated (also loopback, linklocal, uniquelocal). */
@@ -66,7 +88,7 @@ export const envSchema = z
     USERS_FILE_ROOTS: z
       .string()
       .optional()
-      .transform((raw) => folderList(raw)),
+      .transform((raw) => commaList(raw)),
     /** Key of the keyed hash that stands in for user-identifier in logs; random per process when unset. */
     LOG_HASH_KEY: z
       .string()
@@ -96,6 +118,20 @@ export const envSchema = z
       .default('true')
       .transform((v) => v === 'true'),
     RELOAD_DEBOUNCE_MS: millis(300),
+    /** How often the watcher asks every configured domain in public; off by default. */
+    WATCH_INTERVAL: duration('off'),
+    /** How often, at most, the BaseURL probe and the Entra tenant lookup run per tenant. */
+    WATCH_DEEP_INTERVAL: duration('1h'),
+    WATCH_CONCURRENCY: count(4, 1),
+    /** Per connection and request of the watcher. */
+    WATCH_TIMEOUT_MS: millis(10_000),
+    /** HOST:PORT:ADDRESS[:PORT2] entries, comma-separated, as verify's --resolve (split-horizon DNS, tests). */
+    WATCH_RESOLVE: z
+      .string()
+      .optional()
+      .transform((raw) => commaList(raw)),
+    /** A CA certificate (PEM) the watcher trusts besides the system's. */
+    WATCH_CA_FILE: z.string().min(1).optional(),
   })
   .superRefine((env, ctx) => {
     if ((env.TLS_CERT_FILE === undefined) !== (env.TLS_KEY_FILE === undefined)) {
@@ -109,8 +145,8 @@ export const envSchema = z
 
 export type Env = z.infer<typeof envSchema>;
 
-/** `a,b` to `['a', 'b']`: USERS_FILE_ROOTS. */
-export function folderList(raw: string | undefined): string[] {
+/** `a,b` to `["a", "b"]`: USERS_FILE_ROOTS, WATCH_RESOLVE. */
+export function commaList(raw: string | undefined): string[] {
   return (raw ?? '')
     .split(',')
     .map((entry) => entry.trim())

@@ -336,6 +336,20 @@ const rule = strictObject({
   .superRefine(actionChoice('the rule'))
   .transform((value) => ({ name: value.name, when: value.when, action: toAction(value) }));
 
+/** How the watcher asks a tenant's domains (docs/watch.md); every key optional. */
+const watchShape = strictObject({
+  skip: z.boolean().optional().meta({ description: "Do not watch this tenant's domains." }),
+  families: z.array(z.enum(MODEL_FAMILIES)).min(1).optional().meta({
+    description: 'The model families to ask (default: those of the rules, plus iPhone, iPad, Mac).',
+  }),
+  user: identifier.optional().meta({
+    description:
+      'The user-identifier to ask as (default: probe@<domain>, and a user derived from each rule).',
+  }),
+}).meta({
+  description: 'How the watcher (WATCH_INTERVAL, mdm-discovery watch) asks these domains.',
+});
+
 export const tenantSchema = strictObject({
   name: name.meta({ description: 'A short unique name; it appears in logs and metrics.' }),
   domains: z
@@ -346,6 +360,7 @@ export const tenantSchema = strictObject({
     description:
       "Checked in order; the first whose when holds decides, else the tenant's own action.",
   }),
+  watch: watchShape.optional(),
 })
   .superRefine(actionChoice('the tenant'))
   .superRefine((value, ctx) => {
@@ -366,6 +381,7 @@ export const tenantSchema = strictObject({
     domains: value.domains,
     action: toAction(value),
     rules: value.rules ?? [],
+    watch: value.watch ?? {},
   }));
 
 export const configFileSchema = strictObject({

@@ -1,4 +1,4 @@
-// The admin listener: /metrics, /healthz and /readyz on their own address, off the public port.
+// The admin listener: /metrics, /healthz, /readyz and /watch on their own address, off the public port.
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { Metrics } from './metrics.js';
 
@@ -9,6 +9,8 @@ export interface AdminOptions {
    * nothing (the last good config serves).
    */
   readonly ready: () => boolean;
+  /** The watcher's last results, for GET /watch; none when the watcher is off. */
+  readonly watch?: () => unknown;
 }
 
 export async function buildAdminApp(options: AdminOptions): Promise<FastifyInstance> {
@@ -17,6 +19,14 @@ export async function buildAdminApp(options: AdminOptions): Promise<FastifyInsta
     reply.header('content-type', options.metrics.registry.contentType);
     reply.header('cache-control', 'no-store');
     return options.metrics.registry.metrics();
+  });
+  app.get('/watch', async (_request, reply) => {
+    reply.header('cache-control', 'no-store');
+    if (options.watch === undefined) {
+      reply.code(404);
+      return { status: 'off', message: 'the watcher is off; set WATCH_INTERVAL' };
+    }
+    return options.watch();
   });
   app.get('/healthz', async (_request, reply) => {
     reply.header('cache-control', 'no-store');

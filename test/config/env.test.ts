@@ -20,6 +20,11 @@ describe('parseEnv', () => {
       RATE_LIMIT_PER_MINUTE: 6000,
       WATCH_CONFIG: true,
       RELOAD_DEBOUNCE_MS: 300,
+      WATCH_INTERVAL: 0,
+      WATCH_DEEP_INTERVAL: 3_600_000,
+      WATCH_CONCURRENCY: 4,
+      WATCH_TIMEOUT_MS: 10_000,
+      WATCH_RESOLVE: [],
     });
   });
 
@@ -79,5 +84,23 @@ describe('parseEnv', () => {
         'LOG_HASH_KEY: must be at least 16 characters (use: openssl rand -hex 32)',
       ].join('; '),
     );
+  });
+});
+
+describe('watch settings', () => {
+  it('reads durations as 30s, 5m, 1h or milliseconds, and off', () => {
+    expect(parseEnv({ WATCH_INTERVAL: '5m', WATCH_DEEP_INTERVAL: '2h' })).toMatchObject({
+      WATCH_INTERVAL: 300_000,
+      WATCH_DEEP_INTERVAL: 7_200_000,
+    });
+    expect(parseEnv({ WATCH_INTERVAL: '30s' }).WATCH_INTERVAL).toBe(30_000);
+    expect(parseEnv({ WATCH_INTERVAL: '1500' }).WATCH_INTERVAL).toBe(1500);
+    expect(parseEnv({ WATCH_INTERVAL: 'off' }).WATCH_INTERVAL).toBe(0);
+    expect(() => parseEnv({ WATCH_INTERVAL: 'weekly' })).toThrow(
+      'invalid environment: WATCH_INTERVAL="weekly": must be a duration such as 30s, 5m or 1h, or off',
+    );
+    expect(
+      parseEnv({ WATCH_RESOLVE: 'a.example:443:10.0.0.1, b.example:443:10.0.0.2' }).WATCH_RESOLVE,
+    ).toEqual(['a.example:443:10.0.0.1', 'b.example:443:10.0.0.2']);
   });
 });

@@ -102,6 +102,17 @@ const BEHAVIOURS: Record<string, (port: number, query: string) => Reply> = {
   'intune-other': () => intune(GUID),
   'intune-unknown': () => intune(GUID),
   'intune-slow': () => intune(GUID),
+  // What the watcher tests switch between: the configured answer, a stale file, a CDN challenge.
+  mutable: (port) =>
+    MUTABLE.reply === 'good'
+      ? json(servers(port))
+      : MUTABLE.reply === 'stale'
+        ? json('{"Servers":[{"Version":"mdm-byod","BaseURL":"https://old.example/enroll"}]}')
+        : {
+            status: 403,
+            headers: { 'content-type': 'text/html; charset=UTF-8', 'cf-mitigated': 'challenge' },
+            body: '<!DOCTYPE html><html><head><title>Just a moment...</title></head></html>',
+          },
   'base-url-404': (port) =>
     json(
       `{"Servers":[{"Version":"mdm-byod","BaseURL":"https://enroll.fixture.test:${port}/nothing"}]}`,
@@ -165,8 +176,12 @@ function json(body: string | Buffer): Reply {
   };
 }
 
-/** Bodies that never end well: a drip, a gigabyte, a stream without an end. */
+/** The mutable host's answer (see BEHAVIOURS.mutable). */
+export const MUTABLE: { reply: 'good' | 'stale' | 'challenge' } = { reply: 'good' };
+
+/** Bodies that never end well: a drip, a gigabyte, a stream without an end, no answer at all. */
 const STREAMS: Record<string, (res: ServerResponse) => void> = {
+  hold: () => {},
   drip: (res) => {
     res.writeHead(200, { 'content-type': 'application/json' });
     const timer = setInterval(() => res.write(' '), 200);
@@ -194,6 +209,8 @@ function pour(res: ServerResponse): void {
 
 export interface Fixture {
   readonly port: number;
+  /** Serves another certificate from now on (a renewal, or one near expiry). */
+  secure(pair: KeyPair): void;
   /** `METHOD host path` of every request served so far. */
   readonly seen: string[];
   close(): Promise<void>;
@@ -269,6 +286,7 @@ function listen(
     server.listen(at.port ?? 0, at.address ?? '127.0.0.1', () => {
       resolve({
         port: (server.address() as AddressInfo).port,
+        secure: (pair) => server.setSecureContext({ ...pair, ...APPLE_TLS }),
         seen,
         close: () =>
           new Promise<void>((done) => {

@@ -1,0 +1,214 @@
+// One watch of one domain: its TLS, and one question per model family, each compared with the config's answer.
+import type { compileConfig } from '../config/compile.js';
+import type { Config, SourcedTenant } from '../config/model.js';
+import { decide } from '../discovery/decide.js';
+import { questions } from '../verify/against-config.js';
+import { type Check, check, DEFAULT_FAMILIES } from '../verify/checks.js';
+import { tenantCheck } from '../verify/entra.js';
+import {
+  bodyChecks,
+  challengeCheck,
+  contentTypeCheck,
+  header,
+  statusCheck,
+} from '../verify/evaluate.js';
+import { type Client, describeError, fetchAnswer } from '../verify/fetch.js';
+import { dispatcher, type NetOptions, probeTls, resolveHost } from '../verify/net.js';
+import { probeBaseUrl } from '../verify/probe.js';
+import { judgeTls } from '../verify/tls.js';
+import { deviceQuery, targetUrl } from '../verify/verify.js';
+
+export interface DomainWatch {
+  readonly tenant: string;
+  readonly domain: string;
+  /** ISO time the domain was asked. */
+  readonly checkedAt: string;
+  /** No check failed. */
+  readonly up: boolean;
+  readonly checks: readonly Check[];
+  /** Per model family asked: whether the public answer is this config's, byte for byte. */
+  readonly matches: Readonly<Record<string, boolean>>;
+  /** When the certificate expires (Unix seconds), when a handshake told. */
+  readonly certificateExpiry?: number;
+}
+
+export interface WatchTarget {
+  readonly tenant: SourcedTenant;
+  readonly domain: string;
+}
+
+/** Every exact domain of every tenant not marked `watch.skip`: the watch list of a config. */
+export function watchTargets(config: Config): WatchTarget[] {
+  return config.tenants
+    .filter((tenant) => tenant.watch.skip !== true)
+    .flatMap((tenant) =>
+      tenant.domains.filter((d) => !d.startsWith('*.')).map((domain) => ({ tenant, domain })),
+    );
+}
+
+/**
+ * The questions of this round: one per model family (polite: never more), the user taking turns
+ * across rounds among those the tenant's rules call for (against-config.ts `questions`).
+ */
+export function roundQuestions(
+  config: Config,
+  target: WatchTarget,
+  round: number,
+): { user: string; modelFamily: string }[] {
+  const { tenant, domain } = target;
+  const families = tenant.watch.families ?? [
+    ...new Set([
+      ...DEFAULT_FAMILIES,
+      ...tenant.rules.flatMap((r) =>
+        (r.when.modelFamilies ?? []).filter((f) => f !== 'absent' && f !== 'unknown'),
+      ),
+    ]),
+  ];
+  const all =
+    tenant.watch.user === undefined
+      ? questions(tenant, domain, config, families)
+      : families.map((modelFamily) => ({ user: tenant.watch.user as string, modelFamily }));
+  return families.map((family) => {
+    const mine = all.filter((q) => q.modelFamily === family);
+    return (
+      mine[round % Math.max(1, mine.length)] ?? { user: `probe@${domain}`, modelFamily: family }
+    );
+  });
+}
+
+export interface WatchOptions extends NetOptions {
+  /** Aborts the round (shutdown). */
+  readonly signal: AbortSignal;
+  /** Also probe BaseURLs and look up Entra tenants (hourly, not every round). */
+  readonly deep: boolean;
+}
+
+export async function watchDomain(
+  config: Config,
+  table: ReturnType<typeof compileConfig>,
+  target: WatchTarget,
+  round: number,
+  options: WatchOptions,
+): Promise<DomainWatch> {
+  const { tenant, domain } = target;
+  const checks: Check[] = [];
+  const matches: Record<string, boolean> = {};
+  const url = targetUrl(domain);
+  const port = Number(url.port) || 443;
+  const dns = await resolveHost(options, domain, port);
+  const address = dns.addresses[0];
+  let certificateExpiry: number | undefined;
+  if (address === undefined) {
+    checks.push(
+      check({
+        section: 'connection',
+        id: 'dns',
+        label: 'DNS',
+        verdict: 'fail',
+        detail: `${domain} does not resolve (${dns.error})`,
+        fix: `publish an A or AAAA record for ${domain}`,
+      }),
+    );
+  } else {
+    const tls = await probeTls(options, domain, port, address);
+    checks.push(...judgeTls(tls, domain, new Date()));
+    if (tls.validTo !== undefined) certificateExpiry = Math.floor(tls.validTo.getTime() / 1000);
+    const client: Client = {
+      agent: dispatcher(options, tls.authorizationError !== undefined, domain),
+      timeoutMs: options.timeoutMs,
+      deadline: AbortSignal.any([options.signal, AbortSignal.timeout(options.timeoutMs * 4)]),
+    };
+    const baseUrls = new Set<string>();
+    try {
+      for (const { user, modelFamily } of roundQuestions(config, target, round)) {
+        const search = deviceQuery(user, modelFamily);
+        // A listed user is a person: checks, logs and /watch name only the domain.
+        const who = user.startsWith('probe@')
+          ? user
+          : `a listed user @${user.slice(user.lastIndexOf('@') + 1)}`;
+        const expected = decide(table, { host: domain, search }).response;
+        const ask = new URL(url);
+        ask.search = search;
+        try {
+          const answer = await fetchAnswer(client, ask, 'GET');
+          const body = answer.body.toString('utf8');
+          const location = header(answer, 'location');
+          matches[modelFamily] =
+            answer.status === expected.status &&
+            (expected.headers.location !== undefined
+              ? location === expected.headers.location
+              : body === expected.body);
+          checks.push(
+            check({
+              section: modelFamily,
+              id: 'config.match',
+              label: 'as configured',
+              ...(matches[modelFamily]
+                ? { verdict: 'pass', detail: `${answer.status}, the config's answer for ${who}` }
+                : {
+                    verdict: 'fail',
+                    detail: `not the config's answer for ${who}: public ${summary(answer.status, body, location)}; config ${summary(expected.status, expected.body, expected.headers.location)}`,
+                    fix: 'find what answers in public instead of this service (an old static file, a CDN rule, another server)',
+                  }),
+            }),
+          );
+          if (!matches[modelFamily]) {
+            checks.push(statusCheck(modelFamily, answer));
+            const challenge = challengeCheck(modelFamily, answer);
+            if (challenge) checks.push(challenge);
+            if (answer.status === 200) checks.push(contentTypeCheck(modelFamily, answer));
+          }
+          const server = answer.status === 200 ? bodyChecks(modelFamily, answer).server : undefined;
+          if (server?.probe) baseUrls.add(server.baseUrl);
+        } catch (error) {
+          matches[modelFamily] = false;
+          checks.push(
+            check({
+              section: modelFamily,
+              id: 'http.request',
+              label: 'request',
+              verdict: 'fail',
+              detail: describeError(error),
+              fix: 'make the host answer over HTTPS',
+            }),
+          );
+        }
+      }
+      if (options.deep) {
+        for (const baseUrl of baseUrls) {
+          checks.push(await probeBaseUrl(client, baseUrl));
+          const proof = await tenantCheck(client, baseUrl, domain);
+          if (proof) checks.push(proof);
+        }
+      }
+    } finally {
+      await client.agent.close();
+    }
+  }
+  return {
+    tenant: tenant.name,
+    domain,
+    checkedAt: new Date().toISOString(),
+    up: !checks.some((c) => c.verdict === 'fail'),
+    checks,
+    matches,
+    ...(certificateExpiry === undefined ? {} : { certificateExpiry }),
+  };
+}
+
+/** `200 mdm-byod https://…`, `403 "message"`, `302 → https://…` or the status alone. */
+function summary(status: number, body: string, location: string | undefined): string {
+  if (location !== undefined) return `${status} → ${location}`;
+  try {
+    const json = JSON.parse(body) as {
+      Servers?: { Version?: string; BaseURL?: string }[];
+      message?: string;
+    };
+    const server = json.Servers?.[0];
+    if (server) return `${status} ${server.Version} ${server.BaseURL}`;
+    if (typeof json.message === 'string') return `${status} "${json.message}"`;
+  } catch {
+    // Not JSON: the status says enough; the other checks name the rest.
+  }
+  return String(status);
+}
