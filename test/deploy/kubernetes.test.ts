@@ -147,3 +147,51 @@ describe('deploy/kubernetes', () => {
     expect(ingress.spec.tls[0].hosts).toEqual([ingress.spec.rules[0].host]);
   });
 });
+
+describe('deploy/kubernetes/components/watch', () => {
+  const component = load('components/watch/kustomization.yaml')[0] as Doc;
+  const parts = (component.resources as string[]).flatMap((file) =>
+    load(`components/watch/${file}`),
+  );
+  const part = (kind: string) => parts.find((d) => d.kind === kind) as Doc;
+  const watcher = part('Deployment');
+  const watchContainer = watcher.spec.template.spec.containers[0];
+
+  it('is a kustomize Component of files that exist', () => {
+    expect(component.kind).toBe('Component');
+    for (const file of component.resources as string[]) {
+      expect(existsSync(join(base, 'components/watch', file))).toBe(true);
+    }
+    expect(parts.map((d) => d.kind).sort()).toEqual(['Deployment', 'PodMonitor', 'PrometheusRule']);
+  });
+
+  it('runs one watcher, from the same image, config and hardening as the servers', () => {
+    expect(watcher.spec.replicas).toBe(1);
+    expect(watchContainer.args).toEqual(['watch']);
+    expect(watchContainer.image).toBe(container.image);
+    expect(watchContainer.securityContext).toEqual(container.securityContext);
+    expect(watcher.spec.template.spec.securityContext).toEqual(
+      deployment.spec.template.spec.securityContext,
+    );
+    expect(watcher.spec.template.spec.volumes).toEqual(deployment.spec.template.spec.volumes);
+    const watchEnv = Object.fromEntries(
+      (watchContainer.env as { name: string; value: string }[]).map((e) => [e.name, e.value]),
+    );
+    expect(watchEnv.MDM_DISCOVERY_CONFIG).toBe(env.MDM_DISCOVERY_CONFIG);
+    expect(parseEnv(watchEnv).WATCH_INTERVAL).toBe(300_000);
+    expect(watchContainer.livenessProbe.httpGet).toEqual({ path: '/healthz', port: 'admin' });
+    expect(watchContainer.readinessProbe.httpGet).toEqual({ path: '/readyz', port: 'admin' });
+  });
+
+  it('scrapes the admin port of every pod, and carries deploy/prometheus/alerts.yaml as it is', () => {
+    const monitor = part('PodMonitor');
+    expect(monitor.spec.podMetricsEndpoints).toEqual([
+      { port: 'admin', path: '/metrics', interval: '30s' },
+    ]);
+    expect(portNamed('admin')).toBe(9090);
+    const rules = parseAllDocuments(
+      readFileSync(new URL('../../deploy/prometheus/alerts.yaml', import.meta.url), 'utf8'),
+    )[0]?.toJSON();
+    expect(part('PrometheusRule').spec).toEqual(rules);
+  });
+});

@@ -70,3 +70,28 @@ describe('deploy/prometheus/alerts.yaml', () => {
     },
   );
 });
+
+describe('compose.yaml, profile monitoring', () => {
+  const compose = parse(readFileSync(new URL('../../compose.yaml', import.meta.url), 'utf8')) as {
+    services: Record<string, { profiles?: string[]; volumes?: string[]; environment?: object }>;
+  };
+
+  it('adds Prometheus with these rules, only when asked for, and turns the watcher on', () => {
+    const prometheus = compose.services.prometheus;
+    expect(prometheus?.profiles).toEqual(['monitoring']);
+    expect(prometheus?.volumes).toContain('./deploy/prometheus:/etc/prometheus:ro');
+    expect(compose.services['mdm-discovery']?.environment).toMatchObject({ WATCH_INTERVAL: '5m' });
+    const config = parse(readFileSync(`${folder}prometheus.yml`, 'utf8')) as {
+      rule_files: string[];
+      scrape_configs: { static_configs: { targets: string[] }[] }[];
+    };
+    expect(config.rule_files).toEqual(['alerts.yaml']);
+    expect(config.scrape_configs[0]?.static_configs[0]?.targets).toEqual(['mdm-discovery:9090']);
+  });
+
+  it.runIf(hasPromtool || process.env.CI === 'true')('passes promtool check config', () => {
+    expect(
+      execFileSync('promtool', ['check', 'config', 'prometheus.yml'], { cwd: folder }).toString(),
+    ).toContain('SUCCESS: prometheus.yml is valid prometheus config file syntax');
+  });
+});
