@@ -176,12 +176,19 @@ function json(body: string | Buffer): Reply {
   };
 }
 
+/** Requests the hold host keeps open now, and the most at once (a concurrency limit's proof). */
+export const HOLDING = { now: 0, max: 0 };
+
 /** The mutable host's answer (see BEHAVIOURS.mutable). */
 export const MUTABLE: { reply: 'good' | 'stale' | 'challenge' } = { reply: 'good' };
 
 /** Bodies that never end well: a drip, a gigabyte, a stream without an end, no answer at all. */
 const STREAMS: Record<string, (res: ServerResponse) => void> = {
-  hold: () => {},
+  hold: (res) => {
+    HOLDING.now++;
+    HOLDING.max = Math.max(HOLDING.max, HOLDING.now);
+    res.on('close', () => HOLDING.now--);
+  },
   drip: (res) => {
     res.writeHead(200, { 'content-type': 'application/json' });
     const timer = setInterval(() => res.write(' '), 200);
@@ -231,7 +238,9 @@ export function startFixtures(
       const port = (req.socket.address() as AddressInfo).port;
       const [path, query = ''] = (req.url ?? '').split('?');
       seen.push(`${req.method} ${host} ${path}`);
-      const stream = STREAMS[host.replace(/\.fixture\.test$/, '')];
+      const streamName = host.replace(/\.fixture\.test$/, '');
+      // hold-a, hold-b, …: as many holding hosts as a test wants.
+      const stream = STREAMS[streamName.startsWith('hold') ? 'hold' : streamName];
       if (stream && req.method !== 'HEAD') return stream(res);
       let reply: Reply;
       if (host === 'enroll.fixture.test') {

@@ -12,7 +12,7 @@ import { configOf } from '../helpers/app.js';
 import { finished, startCli } from '../helpers/cli.js';
 import { makePki, type Pki } from '../helpers/pki.js';
 import { startCaptured } from '../helpers/server.js';
-import { type Fixture, MUTABLE, startFixtures } from '../verify/fixtures.js';
+import { type Fixture, HOLDING, MUTABLE, startFixtures } from '../verify/fixtures.js';
 
 let pki: Pki;
 let fixtures: Fixture;
@@ -215,6 +215,22 @@ describe('the watcher', () => {
     const state = JSON.stringify(watcher.state());
     expect(state).toContain('a listed user @mutable.fixture.test');
     expect(`${state}${logs}${await metrics()}`).not.toContain('ann.person');
+  });
+
+  it('asks no more domains at once than its concurrency', async () => {
+    // hold-a … hold-d.fixture.test each hold their request until the timeout.
+    current = configOf({
+      tenants: ['a', 'b', 'c', 'd'].map((n) => ({
+        name: n,
+        domains: [`hold-${n}.fixture.test`],
+        enroll: enroll(),
+        watch: { families: ['iPhone'] },
+      })),
+    });
+    HOLDING.max = 0;
+    await watcher.round();
+    expect(HOLDING.max).toBe(2);
+    expect(watcher.state().domains.every((d) => !d.up)).toBe(true);
   });
 
   it('reports a domain that never answers within the timeout, and the rest as usual', async () => {
