@@ -27,5 +27,17 @@ export function check(fields: Check): Check {
     : { id, section, verdict, label, detail, fix };
 }
 
+/** A host with no address: nothing else can be asked. */
+export function unresolved(host: string, error: string | undefined): Check {
+  return check({
+    section: 'connection',
+    id: 'dns',
+    label: 'DNS',
+    verdict: 'fail',
+    detail: `${host} does not resolve (${error})`,
+    fix: `publish an A or AAAA record for ${host}`,
+  });
+}
+
 /** Apple's announced TLS requirements for device management (docs/protocol.md section 6, TLS). */
 export const APPLE_TLS_NOTE = 'https://support.apple.com/en-us/126655';

@@ -1,7 +1,7 @@
 // verify: ask a live domain the way an Apple device does, and say what would fail and why.
 
 import { WELL_KNOWN_PATH } from '../protocol.js';
-import { type Check, check, DEFAULT_FAMILIES } from './checks.js';
+import { type Check, check, DEFAULT_FAMILIES, unresolved } from './checks.js';
 import { tenantCheck } from './entra.js';
 import {
   type Answer,
@@ -105,16 +105,7 @@ export async function verify(input: string, options: VerifyOptions): Promise<Rep
   const dns = await resolveHost(options, host, port);
   const address = dns.addresses[0];
   if (address === undefined) {
-    checks.push(
-      check({
-        section: 'connection',
-        id: 'dns',
-        label: 'DNS',
-        verdict: 'fail',
-        detail: `${host} does not resolve (${dns.error})`,
-        fix: `publish an A or AAAA record for ${host}`,
-      }),
-    );
+    checks.push(unresolved(host, dns.error));
     return finish();
   }
   checks.push(

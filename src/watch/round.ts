@@ -3,7 +3,7 @@ import type { compileConfig } from '../config/compile.js';
 import type { Config, SourcedTenant } from '../config/model.js';
 import { decide } from '../discovery/decide.js';
 import { questions } from '../verify/against-config.js';
-import { type Check, check, DEFAULT_FAMILIES } from '../verify/checks.js';
+import { type Check, check, DEFAULT_FAMILIES, unresolved } from '../verify/checks.js';
 import { tenantCheck } from '../verify/entra.js';
 import {
   bodyChecks,
@@ -99,16 +99,7 @@ export async function watchDomain(
   const address = dns.addresses[0];
   let certificateExpiry: number | undefined;
   if (address === undefined) {
-    checks.push(
-      check({
-        section: 'connection',
-        id: 'dns',
-        label: 'DNS',
-        verdict: 'fail',
-        detail: `${domain} does not resolve (${dns.error})`,
-        fix: `publish an A or AAAA record for ${domain}`,
-      }),
-    );
+    checks.push(unresolved(domain, dns.error));
   } else {
     const tls = await probeTls(options, domain, port, address);
     checks.push(...judgeTls(tls, domain, new Date()));
