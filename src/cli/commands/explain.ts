@@ -2,9 +2,8 @@
 import { STATUS_CODES } from 'node:http';
 import { compileConfig } from '../../config/compile.js';
 import { DEFAULT_CONFIG_PATH, type LoadOptions, loadConfig } from '../../config/load.js';
-import { type DecideTrace, decide } from '../../discovery/decide.js';
+import { type Explanation, explainRequest } from '../../discovery/explain.js';
 import { securityHeaders } from '../../http/security-headers.js';
-import { WELL_KNOWN_PATH } from '../../protocol.js';
 import { parse } from '../args.js';
 import { painter } from '../color.js';
 import { type Command, UsageError } from '../command.js';
@@ -23,26 +22,6 @@ Options:
 
 Exit codes: 0 explained, 1 the config is invalid, 2 usage error.
 `;
-
-export interface Explanation {
-  readonly config: string;
-  readonly request: {
-    readonly host: string;
-    readonly userIdentifier: string | null;
-    readonly modelFamily: string | null;
-    readonly path: string;
-  };
-  readonly tenant: string | null;
-  readonly tenantBy: string | null;
-  readonly rule: string | null;
-  readonly outcome: string;
-  readonly rules: DecideTrace['rules'];
-  readonly response: {
-    readonly status: number;
-    readonly headers: Readonly<Record<string, string>>;
-    readonly body: string;
-  };
-}
 
 export const explainCommand: Command = {
   usage: USAGE,
@@ -83,33 +62,8 @@ export async function explain(
 ): Promise<Explanation> {
   const config = await loadConfig(configPath, options);
   const table = compileConfig(config, securityHeaders());
-  const search = [
-    user === undefined ? undefined : `user-identifier=${encodeURIComponent(user)}`,
-    modelFamily === undefined ? undefined : `model-family=${encodeURIComponent(modelFamily)}`,
-  ]
-    .filter(Boolean)
-    .join('&');
-  const trace: DecideTrace = { rules: [] };
-  const decision = decide(table, { host, search }, trace);
-  return {
-    config: configPath === DEFAULT_CONFIG_PATH ? '(embedded demo config)' : configPath,
-    request: {
-      host,
-      userIdentifier: user ?? null,
-      modelFamily: modelFamily ?? null,
-      path: search === '' ? WELL_KNOWN_PATH : `${WELL_KNOWN_PATH}?${search}`,
-    },
-    tenant: decision.tenant ?? null,
-    tenantBy: decision.tenant === undefined ? null : (trace.tenantBy ?? null),
-    rule: decision.rule ?? null,
-    outcome: decision.outcome,
-    rules: trace.rules,
-    response: {
-      status: decision.response.status,
-      headers: decision.response.headers,
-      body: decision.response.body,
-    },
-  };
+  const label = configPath === DEFAULT_CONFIG_PATH ? '(embedded demo config)' : configPath;
+  return explainRequest(table, label, host, user, modelFamily);
 }
 
 function render(e: Explanation, color: boolean): string {
