@@ -12,6 +12,7 @@ import { TLS_SETTINGS } from './http/tls.js';
 import { buildAdminApp } from './ops/admin.js';
 import { createMetrics } from './ops/metrics.js';
 import { createWatcher } from './ops/watch.js';
+import { VERSION } from './version.js';
 import type { Watcher } from './watch/watcher.js';
 
 export interface ServeOptions {
@@ -37,6 +38,7 @@ export interface RunningServer {
   shutdown(): Promise<'drained' | 'forced'>;
   /** The domain watcher, when WATCH_INTERVAL is set. */
   readonly watcher: Watcher | undefined;
+  lastReload(): ReloadStatus;
 }
 
 /**
@@ -74,6 +76,7 @@ export async function startServer(env: Env, options: ServeOptions = {}): Promise
   // Read, validated and compiled (buildApp compiles the routing table).
   const loadMs = Math.round(performance.now() - loadStarted);
   let generation = 1;
+  let lastReload: ReloadStatus = { at: new Date(), ok: true, generation, errors: [] };
   metrics.configLoaded(generation, config.tenants.length);
   // Ready while a loaded config serves and no drain has begun; the admin listener stays up
   // through the drain, so that a liveness probe still gets its 200 and only readiness says 503.
@@ -96,6 +99,20 @@ export async function startServer(env: Env, options: ServeOptions = {}): Promise
           metrics,
           ready: () => !draining && app.server.listening,
           ...(domainWatcher ? { watch: () => domainWatcher.state() } : {}),
+          status: {
+            source: {
+              version: VERSION,
+              configSource:
+                configPath === DEFAULT_CONFIG_PATH ? '(embedded demo config)' : configPath,
+              startedAt: new Date(),
+              config: () => config,
+              table: () => app.routingTable(),
+              lastReload: () => lastReload,
+              requestsByOutcome: () => metrics.requestsByOutcome(),
+              ...(domainWatcher ? { watch: () => domainWatcher.state() } : {}),
+            },
+            options: { gated: !isLoopback(env.ADMIN_HOST), token: env.ADMIN_TOKEN },
+          },
         });
   const url = await app.listen({ host: env.HOST, port: env.PORT });
   const adminUrl = admin
@@ -136,15 +153,18 @@ export async function startServer(env: Env, options: ServeOptions = {}): Promise
       metrics.configLoaded(generation, next.tenants.length);
       for (const line of problemLines(next.warnings)) logger.warn(line);
       logger.info({ generation, tenants: next.tenants.length, reason }, 'config reloaded');
+      lastReload = { at: new Date(), ok: true, generation, errors: [] };
       watcher?.watch(watched());
       return ok;
     } catch (error) {
       metrics.reloadFailed();
+      const errors = error instanceof ConfigError ? problemLines(error.problems) : [String(error)];
       if (error instanceof ConfigError) {
-        for (const line of problemLines(error.problems)) logger.error(line);
+        for (const line of errors) logger.error(line);
       } else {
         logger.error({ err: error }, 'config reload failed');
       }
+      lastReload = { at: new Date(), ok: false, generation, errors };
       logger.error(
         { generation, reason },
         'config reload refused: still serving the last good config',
@@ -213,7 +233,17 @@ export async function startServer(env: Env, options: ServeOptions = {}): Promise
     reload,
     shutdown,
     watcher: domainWatcher,
+    lastReload: () => lastReload,
   };
+}
+
+/** The last reload: when, whether it was taken, and (refused) every error as validate prints it. */
+export interface ReloadStatus {
+  readonly at: Date;
+  readonly ok: boolean;
+  /** The generation serving after it. */
+  readonly generation: number;
+  readonly errors: readonly string[];
 }
 
 /** A PEM certificate chain or key larger than this is refused. */
@@ -326,4 +356,9 @@ export async function main(env: Env, options: ServeOptions = {}): Promise<0 | 1>
     void server.reload('SIGHUP');
   });
   return 0;
+}
+
+/** Whether a listen address is reachable from this machine only. */
+export function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || /^127\./.test(host);
 }

@@ -96,11 +96,16 @@ export const envSchema = z
       .optional(),
     /** `auto` (pretty on a TTY), `json` or `pretty`. */
     LOG_FORMAT: z.enum(['auto', 'json', 'pretty']).default('auto'),
-    /** The admin listener (/metrics, /healthz, /readyz); `off` for none. */
+    /** The admin listener (/metrics, /healthz, /readyz, /watch, the status page); `off` for none. */
     ADMIN_HOST: z.string().min(1).default('127.0.0.1'),
     ADMIN_PORT: z
       .union([z.literal('off'), port], { error: 'must be a port number from 0 to 65535, or off' })
       .default(9090),
+    /** Needed for the status page and /watch when ADMIN_HOST is not a loopback address. */
+    ADMIN_TOKEN: z
+      .string()
+      .min(16, { error: 'must be at least 16 characters (use: openssl rand -hex 32)' })
+      .optional(),
     /** Serve HTTPS directly: PEM certificate chain and key; both or neither. */
     TLS_CERT_FILE: z.string().min(1).optional(),
     TLS_KEY_FILE: z.string().min(1).optional(),
@@ -168,7 +173,7 @@ export function parseEnv(source: Readonly<Record<string, string | undefined>>): 
   const lines = result.error.issues.map((issue) => {
     const name = formatPath(issue.path);
     // Secrets are never echoed back.
-    const value = name.endsWith('_KEY') ? undefined : present[name];
+    const value = name.endsWith('_KEY') || name.endsWith('_TOKEN') ? undefined : present[name];
     return `${name}${value === undefined ? '' : `=${JSON.stringify(value)}`}: ${issue.message}`;
   });
   throw new EnvError(`invalid environment: ${lines.join('; ')}`);

@@ -8,6 +8,7 @@ import Fastify, {
 import { compileConfig } from '../config/compile.js';
 import type { Config } from '../config/load.js';
 import type { PreparedResponse } from '../discovery/response.js';
+import type { RoutingTable } from '../discovery/table.js';
 import type { Metrics } from '../ops/metrics.js';
 import { createRateLimiter, MAX_CLIENTS } from '../ops/rate-limit.js';
 import { trackConnections } from './connections.js';
@@ -64,6 +65,8 @@ declare module 'fastify' {
   interface FastifyInstance {
     /** Compiles a validated config and swaps it in at once; requests in flight keep the old one. */
     replaceConfig(config: Config): void;
+    /** The routing table being served (the status page reads it; nothing is compiled twice). */
+    routingTable(): RoutingTable;
   }
 }
 
@@ -184,6 +187,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     // the old table or the new one, never a mix.
     state.table = compileConfig(config, headers);
   });
+
+  app.decorate('routingTable', () => state.table);
 
   app.setNotFoundHandler((_request, reply) => refuse(reply, fixed.notFound, 'other_path'));
   app.setErrorHandler((error: { statusCode?: number; code?: string }, request, reply) => {

@@ -1,6 +1,7 @@
-// The admin listener: /metrics, /healthz, /readyz and /watch on their own address, off the public port.
+// The admin listener: /metrics, /healthz, /readyz, /watch and the status page on their own address, off the public port.
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { Metrics } from './metrics.js';
+import { type StatusOptions, type StatusSource, statusRoutes } from './status.js';
 
 export interface AdminOptions {
   readonly metrics: Metrics;
@@ -11,10 +12,13 @@ export interface AdminOptions {
   readonly ready: () => boolean;
   /** The watcher's last results, for GET /watch; none when the watcher is off. */
   readonly watch?: () => unknown;
+  /** The status page (GET / and /status), and whether it needs ADMIN_TOKEN. */
+  readonly status?: { readonly source: StatusSource; readonly options: StatusOptions };
 }
 
 export async function buildAdminApp(options: AdminOptions): Promise<FastifyInstance> {
   const app = Fastify({ logger: false });
+  if (options.status) statusRoutes(app, options.status.source, options.status.options);
   app.get('/metrics', async (_request, reply) => {
     reply.header('content-type', options.metrics.registry.contentType);
     reply.header('cache-control', 'no-store');

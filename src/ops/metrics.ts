@@ -9,6 +9,8 @@ export interface Metrics {
   configLoaded(generation: number, tenants: number): void;
   /** A reload was refused; the last good config keeps serving. */
   reloadFailed(): void;
+  /** Answers so far by outcome, read from the counter (nothing extra on the request path). */
+  requestsByOutcome(): Promise<Record<string, number>>;
 }
 
 export function createMetrics(): Metrics {
@@ -67,6 +69,14 @@ export function createMetrics(): Metrics {
     },
     reloadFailed() {
       failures.inc();
+    },
+    async requestsByOutcome() {
+      const totals: Record<string, number> = {};
+      for (const { labels, value } of (await requests.get()).values) {
+        const outcome = String(labels.outcome);
+        totals[outcome] = (totals[outcome] ?? 0) + value;
+      }
+      return totals;
     },
   };
 }

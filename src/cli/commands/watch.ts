@@ -1,11 +1,15 @@
 // `mdm-discovery watch`: the watcher alone, with the admin listener, for answers this service does not serve.
+
+import { compileConfig } from '../../config/compile.js';
 import { DEFAULT_CONFIG_PATH, loadConfig } from '../../config/load.js';
 import type { Config } from '../../config/model.js';
 import { ConfigError, problemLines } from '../../config/problems.js';
+import type { RoutingTable } from '../../discovery/table.js';
 import { createLogger } from '../../http/logger.js';
 import { buildAdminApp } from '../../ops/admin.js';
 import { createMetrics } from '../../ops/metrics.js';
-import { logFormat } from '../../server.js';
+import { isLoopback, logFormat } from '../../server.js';
+import { VERSION } from '../../version.js';
 import { watcherFromSettings } from '../../watch/from-settings.js';
 import { watchTargets } from '../../watch/round.js';
 import { parse } from '../args.js';
@@ -27,6 +31,17 @@ WATCH_RESOLVE, WATCH_CA_FILE, ADMIN_HOST, ADMIN_PORT, LOG_LEVEL, LOG_FORMAT (doc
 `;
 
 const DEFAULT_INTERVAL_MS = 5 * 60_000;
+
+/** The compiled table of the config being watched, compiled once per config. */
+const tables = new WeakMap<Config, RoutingTable>();
+function tableOf(config: Config): RoutingTable {
+  let table = tables.get(config);
+  if (table === undefined) {
+    table = compileConfig(config);
+    tables.set(config, table);
+  }
+  return table;
+}
 
 export const watchCommand: Command = {
   usage: USAGE,
@@ -61,7 +76,24 @@ export const watchCommand: Command = {
     const admin =
       settings.ADMIN_PORT === 'off'
         ? undefined
-        : await buildAdminApp({ metrics, ready: () => !stopping, watch: () => watcher.state() });
+        : await buildAdminApp({
+            metrics,
+            ready: () => !stopping,
+            watch: () => watcher.state(),
+            status: {
+              source: {
+                version: VERSION,
+                configSource: path === DEFAULT_CONFIG_PATH ? '(embedded demo config)' : path,
+                startedAt: new Date(),
+                config: () => config,
+                table: () => tableOf(config),
+                lastReload: () => ({ at: new Date(), ok: true, generation: 1, errors: [] }),
+                requestsByOutcome: async () => ({}),
+                watch: () => watcher.state(),
+              },
+              options: { gated: !isLoopback(settings.ADMIN_HOST), token: settings.ADMIN_TOKEN },
+            },
+          });
     const adminUrl = await admin?.listen({
       host: settings.ADMIN_HOST,
       port: settings.ADMIN_PORT as number,
