@@ -301,6 +301,12 @@ describe('serve with WATCH_INTERVAL', () => {
       expect(text).toContain(
         'mdm_discovery_watch_up{tenant="good",domain="good.fixture.test"} 1\n',
       );
+      // The status page shows the same results.
+      const page = await (await fetch(`${server.adminUrl}/status`)).text();
+      expect(page).toContain(
+        '<tr><td>good.fixture.test<br><span class="muted">good</span></td><td><span class="ok">up</span></td>',
+      );
+      expect(page).toContain(`Last round: ${state.lastRound}`);
     } finally {
       await server.close();
     }
