@@ -156,3 +156,26 @@ export function redirectResponse(target: RedirectTarget, query: DiscoveryQuery):
     '',
   );
 }
+
+/**
+ * What a discovery body says, for people (the status page, the watcher): its first server, or a
+ * refusal's message; neither for any other body. Never throws.
+ */
+export function readAnswer(body: string): {
+  readonly server?: { readonly version: string; readonly baseUrl: string };
+  readonly message?: string;
+} {
+  try {
+    const json = JSON.parse(body) as {
+      Servers?: { Version?: unknown; BaseURL?: unknown }[];
+      message?: unknown;
+    };
+    const first = json.Servers?.[0];
+    if (typeof first?.Version === 'string' && typeof first.BaseURL === 'string') {
+      return { server: { version: first.Version, baseUrl: first.BaseURL } };
+    }
+    return typeof json.message === 'string' ? { message: json.message } : {};
+  } catch {
+    return {};
+  }
+}

@@ -5,6 +5,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Config } from '../config/model.js';
 import { decide } from '../discovery/decide.js';
 import { type Explanation, explainRequest } from '../discovery/explain.js';
+import { readAnswer } from '../discovery/response.js';
 import type { CompiledTenant, RoutingTable } from '../discovery/table.js';
 import { MODEL_FAMILIES } from '../protocol.js';
 import type { DomainWatch } from '../watch/round.js';
@@ -93,11 +94,10 @@ function matrix(table: RoutingTable, host: string, domain: string, ownHost: stri
   return FAMILIES.map((family) => {
     const query = `user-identifier=probe@${domain}${family === 'absent' ? '' : `&model-family=${family}`}`;
     const { status, body, headers } = decide(table, { host, search: query }).response;
-    if (status === 200) {
-      const server = (JSON.parse(body) as { Servers: { Version: string; BaseURL: string }[] })
-        .Servers[0];
-      const where = server ? new URL(server.BaseURL).host : '';
-      return `<span class="ok" title="${html(server?.BaseURL)}">${html(server?.Version)}</span>${where === ownHost ? '' : `<br><span class="muted">${html(where)}</span>`}`;
+    const { server } = readAnswer(body);
+    if (status === 200 && server) {
+      const where = new URL(server.baseUrl).host;
+      return `<span class="ok" title="${html(server.baseUrl)}">${html(server.version)}</span>${where === ownHost ? '' : `<br><span class="muted">${html(where)}</span>`}`;
     }
     if (status >= 300 && status < 400) {
       return `<span class="warn">${status} →</span><br><span class="muted">${html(new URL(headers.location ?? 'https://invalid').host)}</span>`;
@@ -112,13 +112,11 @@ function actionText(action: CompiledTenant['action']): string {
     case 'redirect':
       return `${action.redirect.status} → ${new URL(action.redirect.base).host}`;
     case 'enroll': {
-      const server = (
-        JSON.parse(action.response.body) as { Servers: { Version: string; BaseURL: string }[] }
-      ).Servers[0];
-      return `enroll ${server?.Version} ${server ? new URL(server.BaseURL).host : ''}`;
+      const { server } = readAnswer(action.response.body);
+      return `enroll ${server?.version} ${server ? new URL(server.baseUrl).host : ''}`;
     }
     case 'reject':
-      return `403 "${(JSON.parse(action.response.body) as { message: string }).message}"`;
+      return `403 "${readAnswer(action.response.body).message}"`;
     default:
       return '404';
   }

@@ -2,6 +2,7 @@
 import type { compileConfig } from '../config/compile.js';
 import type { Config, SourcedTenant } from '../config/model.js';
 import { decide } from '../discovery/decide.js';
+import { readAnswer } from '../discovery/response.js';
 import { questions } from '../verify/against-config.js';
 import { type Check, check, DEFAULT_FAMILIES, unresolved } from '../verify/checks.js';
 import { tenantCheck } from '../verify/entra.js';
@@ -190,16 +191,7 @@ export async function watchDomain(
 /** `200 mdm-byod https://…`, `403 "message"`, `302 → https://…` or the status alone. */
 function summary(status: number, body: string, location: string | undefined): string {
   if (location !== undefined) return `${status} → ${location}`;
-  try {
-    const json = JSON.parse(body) as {
-      Servers?: { Version?: string; BaseURL?: string }[];
-      message?: string;
-    };
-    const server = json.Servers?.[0];
-    if (server) return `${status} ${server.Version} ${server.BaseURL}`;
-    if (typeof json.message === 'string') return `${status} "${json.message}"`;
-  } catch {
-    // Not JSON: the status says enough; the other checks name the rest.
-  }
-  return String(status);
+  const { server, message } = readAnswer(body);
+  if (server) return `${status} ${server.version} ${server.baseUrl}`;
+  return message === undefined ? String(status) : `${status} "${message}"`;
 }
