@@ -7,6 +7,7 @@ const PIECES = [
   'YourAADTenantID',
   '<tenant-guid>',
   '{{tenantId}}',
+  // biome-ignore lint/suspicious/noTemplateCurlyInString: an unexpanded template is the placeholder
   '${TENANT_ID}',
   'TODO',
   'REPLACE_ME',
