@@ -47,14 +47,16 @@ function lookupAll(host: string): Promise<string[]> {
   return lookup(host, { all: true }).then((found) => found.map((a) => a.address));
 }
 
-/** The --resolve entry for host:port, if any. */
-export function resolved(options: NetOptions, host: string, port: number): Resolve | undefined {
+/** The --resolve entries for host:port: those for the host itself first, then `*` ones. */
+export function resolveEntries(options: NetOptions, host: string, port: number): Resolve[] {
   const h = host.toLowerCase();
-  // An entry for the host itself wins over a `*` entry, whatever their order.
-  return (
-    options.resolve.find((r) => r.host === h && r.port === port) ??
-    options.resolve.find((r) => r.host === '*' && r.port === port)
-  );
+  const forPort = options.resolve.filter((r) => r.port === port);
+  return [...forPort.filter((r) => r.host === h), ...forPort.filter((r) => r.host === '*')];
+}
+
+/** The --resolve entry that decides where host:port connects, if any. */
+export function resolved(options: NetOptions, host: string, port: number): Resolve | undefined {
+  return resolveEntries(options, host, port)[0];
 }
 
 function trusted(options: NetOptions): string[] | undefined {
@@ -175,8 +177,7 @@ export async function resolveHost(
   host: string,
   port: number,
 ): Promise<DnsResult> {
-  const h = host.toLowerCase();
-  const forced = options.resolve.filter((r) => (r.host === h || r.host === '*') && r.port === port);
+  const forced = resolveEntries(options, host, port);
   if (forced.length > 0) return { addresses: forced.map((r) => r.address), via: '--resolve' };
   try {
     return { addresses: await (options.lookup ?? lookupAll)(host), via: 'dns' };
@@ -214,11 +215,8 @@ export async function probeTls(
   address: string,
 ): Promise<TlsResult> {
   // A --resolve entry with a fourth part sends the connection to another port.
-  const h = host.toLowerCase();
-  const entry = options.resolve.find(
-    (r) => (r.host === h || r.host === '*') && r.port === port && r.address === address,
-  );
-  const to = entry?.connectPort ?? port;
+  const to =
+    resolveEntries(options, host, port).find((r) => r.address === address)?.connectPort ?? port;
   const first = await handshake(options, host, to, address, {});
   if (first.error !== undefined) {
     // Refused at the protocol level: find out whether the server speaks only an old TLS version.

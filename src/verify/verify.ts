@@ -15,7 +15,7 @@ import {
   wellKnownFailed,
 } from './evaluate.js';
 import { type Client, describeError, fetchAnswer } from './fetch.js';
-import { dispatcher, type NetOptions, probeTls, resolveHost } from './net.js';
+import { dispatcher, type NetOptions, probeTls, resolveEntries, resolveHost } from './net.js';
 import { probeBaseUrl } from './probe.js';
 import { judgeTls } from './tls.js';
 
@@ -601,12 +601,7 @@ async function addressesCheck(
   const seen: { address: string; answer: string }[] = [];
   for (const address of addresses) {
     // Each address pinned in turn, as --resolve does, keeping a port the entry connects to.
-    const entry = options.resolve.find(
-      (r) =>
-        (r.host === host.toLowerCase() || r.host === '*') &&
-        r.port === port &&
-        r.address === address,
-    );
+    const entry = resolveEntries(options, host, port).find((r) => r.address === address);
     const pinned: NetOptions = {
       ...options,
       resolve: [
