@@ -1,4 +1,5 @@
 // verify --config: every exact domain of a config, asked in public, and compared with what this config answers.
+import { mapLimit } from '../concurrency.js';
 import { compileConfig } from '../config/compile.js';
 import type { Config, SourcedTenant } from '../config/model.js';
 import { decide } from '../discovery/decide.js';
@@ -104,16 +105,9 @@ export async function verifyConfig(
         jobs.push({ tenant, domain });
     }
   }
-  const results: DomainResult[] = new Array(jobs.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < jobs.length) {
-      const index = next++;
-      const job = jobs[index] as (typeof jobs)[number];
-      results[index] = await checkDomain(config, table, job.tenant, job.domain, options);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.max(1, options.concurrency) }, worker));
+  const results = await mapLimit(jobs, options.concurrency, (job) =>
+    checkDomain(config, table, job.tenant, job.domain, options),
+  );
   const verdict = results.some((r) => r.verdict === 'fail')
     ? 'fail'
     : results.some((r) => r.verdict === 'warn')

@@ -1,6 +1,7 @@
 // The watcher: every configured domain asked in public on a schedule, its state kept, logged and exported.
 import type { Logger } from 'pino';
 import { Gauge, type Registry } from 'prom-client';
+import { mapLimit } from '../concurrency.js';
 import { compileConfig } from '../config/compile.js';
 import type { Config } from '../config/model.js';
 import type { NetOptions } from '../verify/net.js';
@@ -120,22 +121,21 @@ export function createWatcher(options: WatcherOptions): Watcher {
     const targets = watchTargets(config);
     const round = roundNumber++;
     const now = Date.now();
-    const found: DomainWatch[] = new Array(targets.length);
-    let next = 0;
-    const worker = async () => {
-      while (next < targets.length && !abort.signal.aborted) {
-        const index = next++;
-        const target = targets[index] as (typeof targets)[number];
+    const found = await mapLimit(
+      targets,
+      options.concurrency,
+      async (target) => {
         const deep = now - (deepDone.get(target.tenant.name) ?? 0) >= options.deepIntervalMs;
-        found[index] = await watchDomain(config, table, target, round, {
+        const watched = await watchDomain(config, table, target, round, {
           ...options.net,
           signal: abort.signal,
           deep,
         });
         if (deep) deepDone.set(target.tenant.name, now);
-      }
-    };
-    await Promise.all(Array.from({ length: Math.max(1, options.concurrency) }, worker));
+        return watched;
+      },
+      abort.signal,
+    );
     if (abort.signal.aborted) return;
     results = found;
     for (const d of results) logChanges(d);
