@@ -98,7 +98,6 @@ export async function startServer(env: Env, options: ServeOptions = {}): Promise
       : await buildAdminApp({
           metrics,
           ready: () => !draining && app.server.listening,
-          ...(domainWatcher ? { watch: () => domainWatcher.state() } : {}),
           status: {
             source: {
               version: VERSION,

@@ -10,9 +10,10 @@ export interface AdminOptions {
    * nothing (the last good config serves).
    */
   readonly ready: () => boolean;
-  /** The watcher's last results, for GET /watch; none when the watcher is off. */
-  readonly watch?: () => unknown;
-  /** The status page (GET / and /status), and whether it needs ADMIN_TOKEN. */
+  /**
+   * The status page (GET / and /status), and whether it needs ADMIN_TOKEN; its source's `watch`
+   * also answers GET /watch (404 when the watcher is off).
+   */
   readonly status?: { readonly source: StatusSource; readonly options: StatusOptions };
 }
 
@@ -26,11 +27,12 @@ export async function buildAdminApp(options: AdminOptions): Promise<FastifyInsta
   });
   app.get('/watch', async (_request, reply) => {
     reply.header('cache-control', 'no-store');
-    if (options.watch === undefined) {
+    const watch = options.status?.source.watch;
+    if (watch === undefined) {
       reply.code(404);
       return { status: 'off', message: 'the watcher is off; set WATCH_INTERVAL' };
     }
-    return options.watch();
+    return watch();
   });
   app.get('/healthz', async (_request, reply) => {
     reply.header('cache-control', 'no-store');

@@ -6,7 +6,7 @@ import type { Config } from '../config/model.js';
 import { decide } from '../discovery/decide.js';
 import { type Explanation, explainRequest } from '../discovery/explain.js';
 import { readAnswer } from '../discovery/response.js';
-import type { CompiledTenant, RoutingTable } from '../discovery/table.js';
+import { type CompiledTenant, findTenant, type RoutingTable } from '../discovery/table.js';
 import { MODEL_FAMILIES } from '../protocol.js';
 import type { DomainWatch } from '../watch/round.js';
 import { createRateLimiter } from './rate-limit.js';
@@ -138,9 +138,7 @@ function tenantsSection(source: StatusSource, q: string, pageNumber: number): st
   const rows = shown.map((tenant) => {
     const first = tenant.domains[0] as string;
     const domain = first.startsWith('*.') ? `probe.${first.slice(2)}` : first;
-    const compiled =
-      table.exact.get(first) ??
-      (first.startsWith('*.') ? table.wildcard.get(first.slice(2)) : undefined);
+    const compiled = findTenant(table, domain);
     const rules = compiled?.rules.length
       ? `<ol>${compiled.rules
           .map(

@@ -79,7 +79,6 @@ export const watchCommand: Command = {
         : await buildAdminApp({
             metrics,
             ready: () => !stopping,
-            watch: () => watcher.state(),
             status: {
               source: {
                 version: VERSION,
