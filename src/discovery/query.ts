@@ -81,3 +81,19 @@ export function userDomain(userIdentifier: string | undefined): string | undefin
 export function isModelFamily(value: string | undefined): value is ModelFamily {
   return value !== undefined && (MODEL_FAMILIES as readonly string[]).includes(value);
 }
+
+/**
+ * The query as a device writes it: `user-identifier` first, `@` and `+` left raw, everything else
+ * percent-encoded (docs/protocol.md section 1). `encoded` escapes `@` and `+` too, as most HTTP
+ * clients would.
+ */
+export function deviceQuery(user: string, family: string | undefined, encoded = false): string {
+  const write = (value: string) =>
+    encoded
+      ? encodeURIComponent(value)
+      : encodeURIComponent(value).replace(/%40/g, '@').replace(/%2B/g, '+');
+  // Without a family: what systems before model-family sent.
+  return family === undefined
+    ? `user-identifier=${write(user)}`
+    : `user-identifier=${write(user)}&model-family=${write(family)}`;
+}

@@ -5,6 +5,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Config } from '../config/model.js';
 import { decide } from '../discovery/decide.js';
 import { type Explanation, explainRequest } from '../discovery/explain.js';
+import { deviceQuery } from '../discovery/query.js';
 import { readAnswer } from '../discovery/response.js';
 import { type CompiledTenant, findTenant, type RoutingTable } from '../discovery/table.js';
 import { MODEL_FAMILIES } from '../protocol.js';
@@ -92,7 +93,7 @@ function send(reply: FastifyReply, status: number, html: string): FastifyReply {
  */
 function matrix(table: RoutingTable, host: string, domain: string, ownHost: string): string[] {
   return FAMILIES.map((family) => {
-    const query = `user-identifier=probe@${domain}${family === 'absent' ? '' : `&model-family=${family}`}`;
+    const query = deviceQuery(`probe@${domain}`, family === 'absent' ? undefined : family);
     const { status, body, headers } = decide(table, { host, search: query }).response;
     const { server } = readAnswer(body);
     if (status === 200 && server) {

@@ -3,12 +3,12 @@ import { mapLimit } from '../concurrency.js';
 import { compileConfig } from '../config/compile.js';
 import type { Config, SourcedTenant } from '../config/model.js';
 import { decide } from '../discovery/decide.js';
+import { deviceQuery } from '../discovery/query.js';
 import { header } from './evaluate.js';
 import { type Client, describeError, fetchAnswer } from './fetch.js';
 import { dispatcher } from './net.js';
 import {
   DEFAULT_DEADLINE_MS,
-  deviceQuery,
   type Report,
   targetUrl,
   type VerifyOptions,

@@ -1,5 +1,6 @@
 // verify: ask a live domain the way an Apple device does, and say what would fail and why.
 
+import { deviceQuery } from '../discovery/query.js';
 import { WELL_KNOWN_PATH } from '../protocol.js';
 import { type Check, check, DEFAULT_FAMILIES, unresolved } from './checks.js';
 import { tenantCheck } from './entra.js';
@@ -449,19 +450,6 @@ function compareFamilies(answers: readonly FamilyAnswer[]): Check {
         ? `the same answer for ${answers.map((a) => a.modelFamily).join(', ')}`
         : `answers differ: ${answers.map((a) => `${a.modelFamily}: ${describe(a)}`).join('; ')}`,
   });
-}
-
-/**
- * The query as a device writes it: `user-identifier` first, `@` and `+` left raw, everything else
- * percent-encoded (docs/protocol.md section 1). `encoded` escapes `@` and `+` too, as most HTTP
- * clients would.
- */
-export function deviceQuery(user: string, family: string, encoded = false): string {
-  const write = (value: string) =>
-    encoded
-      ? encodeURIComponent(value)
-      : encodeURIComponent(value).replace(/%40/g, '@').replace(/%2B/g, '+');
-  return `user-identifier=${write(user)}&model-family=${write(family)}`;
 }
 
 function mediaType(answer: Answer): string {

@@ -2,6 +2,7 @@
 import type { compileConfig } from '../config/compile.js';
 import type { Config, SourcedTenant } from '../config/model.js';
 import { decide } from '../discovery/decide.js';
+import { deviceQuery } from '../discovery/query.js';
 import { readAnswer } from '../discovery/response.js';
 import { questions } from '../verify/against-config.js';
 import { type Check, check, DEFAULT_FAMILIES, unresolved } from '../verify/checks.js';
@@ -17,7 +18,7 @@ import { type Client, describeError, fetchAnswer } from '../verify/fetch.js';
 import { dispatcher, type NetOptions, probeTls, resolveHost } from '../verify/net.js';
 import { probeBaseUrl } from '../verify/probe.js';
 import { judgeTls } from '../verify/tls.js';
-import { deviceQuery, targetUrl } from '../verify/verify.js';
+import { targetUrl } from '../verify/verify.js';
 
 export interface DomainWatch {
   readonly tenant: string;
