@@ -1,24 +1,30 @@
 // The app factory: a validated config in, a Fastify instance out. It never listens (see server.ts).
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createServer as createSecureServer } from 'node:https';
 import Fastify, {
   type FastifyBaseLogger,
   type FastifyInstance,
   type FastifyReply,
   LogController,
 } from 'fastify';
+import injectRequest from 'light-my-request';
 import { compileConfig } from '../config/compile.js';
 import type { Config } from '../config/load.js';
+import type { Decision } from '../discovery/decide.js';
 import type { PreparedResponse } from '../discovery/response.js';
 import type { RoutingTable } from '../discovery/table.js';
 import type { Metrics } from '../ops/metrics.js';
 import { createRateLimiter, MAX_CLIENTS } from '../ops/rate-limit.js';
+import { accessLog, requestIds } from './access-log.js';
 import { trackConnections } from './connections.js';
+import { hostHeaders, hotPath } from './hot-path.js';
 import { userFingerprinter } from './logger.js';
-import { fixedResponses, sendPrepared } from './responses.js';
+import { fixedResponses, sendPrepared, writePrepared } from './responses.js';
 import { discoveryRoutes } from './routes/discovery.js';
 import { healthRoutes } from './routes/health.js';
 import { securityHeaders } from './security-headers.js';
 import { TLS_SETTINGS } from './tls.js';
-import { type TrustProxy, trustFunction } from './trust.js';
+import { clientAddressOf, requestHostOf, type TrustProxy, trustFunction } from './trust.js';
 
 export interface AppOptions {
   readonly config: Config;
@@ -72,16 +78,6 @@ declare module 'fastify' {
 
 const NO_QUERY = Object.freeze({});
 
-/** How many Host headers a request carries (Node's `headers.host` shows only the first). */
-function hostHeaders(rawHeaders: readonly string[]): number {
-  let count = 0;
-  for (let i = 0; i < rawHeaders.length; i += 2) {
-    const name = rawHeaders[i] as string;
-    if (name.length === 4 && name.toLowerCase() === 'host') count++;
-  }
-  return count;
-}
-
 function hasBody(headers: Record<string, string | string[] | undefined>): boolean {
   const length = headers['content-length'];
   return (length !== undefined && length !== '0') || headers['transfer-encoding'] !== undefined;
@@ -92,39 +88,55 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   const state = { table: compileConfig(options.config, headers) };
   const fixed = fixedResponses(headers);
   const limits = { ...DEFAULT_LIMITS, ...options.limits };
+  const trust = options.trustProxy ?? false;
+  const ids = requestIds();
+  const headersTimeout = Math.min(limits.headersTimeoutMs, limits.requestTimeoutMs);
+  const tls = options.https
+    ? {
+        ...options.https,
+        ...TLS_SETTINGS,
+        // Node's default is 120 s: a connection that never finishes its handshake is held
+        // no longer than one that never sends its headers.
+        handshakeTimeout: headersTimeout,
+      }
+    : undefined;
+  // Every request goes to the hot path first (hot-path.ts), then to Fastify's own handler.
+  let dispatch: (req: IncomingMessage, res: ServerResponse) => void = () => {};
 
   const app = Fastify({
     ...(options.logger ? { loggerInstance: options.logger } : { logger: false }),
-    ...(options.https
-      ? {
-          https: {
-            ...options.https,
-            ...TLS_SETTINGS,
-            // Node's default is 120 s: a connection that never finishes its handshake is held
-            // no longer than one that never sends its headers.
-            handshakeTimeout: Math.min(limits.headersTimeoutMs, limits.requestTimeoutMs),
-          },
-        }
-      : {}),
+    // Read by Fastify for the URL listen() returns; the server itself is made below.
+    ...(tls ? { https: tls } : {}),
+    serverFactory: (handler) => {
+      const http = {
+        // Slow clients cannot hold a connection: headers and the whole request in bounded time.
+        headersTimeout,
+        requestTimeout: limits.requestTimeoutMs,
+        keepAliveTimeout: limits.keepAliveTimeoutMs,
+        // Node enforces those timeouts only at this interval (30 s by default): check every second.
+        connectionsCheckingInterval: Math.min(1000, limits.headersTimeoutMs),
+      };
+      const server = tls ? createSecureServer({ ...http, ...tls }) : createServer(http);
+      // No socket timeout (Node re-arms it on every read and write): a connection that makes
+      // no progress is closed by connections.ts, once a second, instead.
+      server.setTimeout(0);
+      dispatch = (req, res) => {
+        if (!hot(req, res)) handler(req, res);
+      };
+      server.on('request', (req, res) => dispatch(req, res));
+      return server;
+    },
     // One line per discovery request, written by the route; Fastify's two lines would log URLs.
     logController: new LogController({ disableRequestLogging: true }),
-    // A client's X-Request-Id is not trusted into logs.
+    // A client's X-Request-Id is not trusted into logs; ids are shared with the hot path.
     requestIdHeader: false,
-    // Slow clients cannot hold a connection: headers and the whole request in bounded time.
-    requestTimeout: limits.requestTimeoutMs,
-    keepAliveTimeout: limits.keepAliveTimeoutMs,
-    connectionTimeout: Math.max(limits.requestTimeoutMs, limits.keepAliveTimeoutMs) * 3,
-    http: {
-      headersTimeout: Math.min(limits.headersTimeoutMs, limits.requestTimeoutMs),
-      // Node enforces those timeouts only at this interval (30 s by default): check every second.
-      connectionsCheckingInterval: Math.min(1000, limits.headersTimeoutMs),
-    },
+    genReqId: ids,
     // No endpoint takes a body; what a client sends anyway is capped.
     bodyLimit: 1024,
     // While shutting down, a request on a connection already open gets its normal answer (with
     // Connection: close, below), not a 503: the service can still answer it.
     return503OnClosing: false,
-    trustProxy: trustFunction(options.trustProxy ?? false),
+    trustProxy: trustFunction(trust),
     routerOptions: {
       // The discovery route reads its two parameters itself (discovery/query.ts); nothing else
       // takes a query, so Fastify is spared parsing one on every request.
@@ -137,7 +149,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   }) as unknown as FastifyInstance;
 
   const connections = trackConnections(app.server, {
-    headersTimeoutMs: Math.min(limits.headersTimeoutMs, limits.requestTimeoutMs),
+    headersTimeoutMs: headersTimeout,
+    idleTimeoutMs: Math.max(limits.requestTimeoutMs, limits.keepAliveTimeoutMs) * 3,
     secure: options.https !== undefined,
   });
 
@@ -148,6 +161,30 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   const tooLong = fixed.clientError(414);
   const withBody = fixed.clientError(413);
   const { metrics } = options;
+  const log = accessLog(options.logger, userFingerprinter(options.logHashKey));
+  /** A discovery decision: written, counted and logged, from the hot path or the route. */
+  const respond = (
+    res: ServerResponse,
+    decision: Decision,
+    method: string,
+    ms: number,
+    id?: string,
+  ) => {
+    writePrepared(res, decision.response);
+    const status = decision.response.status;
+    metrics?.request(decision.tenant, decision.outcome, status, ms / 1000);
+    log?.(id ?? ids(), decision, method, status, ms);
+  };
+  const hot = hotPath({
+    state,
+    connections,
+    maxUrlLength: limits.maxUrlLength,
+    limiter,
+    clientAddress: clientAddressOf(trust),
+    requestHost: requestHostOf(trust),
+    respond: (res, decision, method, startedAt) =>
+      respond(res, decision, method, performance.now() - startedAt),
+  });
   /** Every answer but a discovery decision: sent, and counted under its own outcome. */
   const refuse = (
     reply: FastifyReply,
@@ -190,6 +227,15 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
 
   app.decorate('routingTable', () => state.table);
 
+  // app.inject dispatches as the server does, hot path first, so that every test made with
+  // inject checks the answers real clients get. (Fastify's own inject calls Fastify's handler
+  // alone; light-my-request is what it uses.)
+  const injectThroughFastify = app.inject.bind(app);
+  app.inject = ((opts?: Parameters<typeof injectRequest>[1]) => {
+    if (opts === undefined) return injectThroughFastify();
+    return app.ready().then(() => injectRequest((req, res) => dispatch(req, res), opts));
+  }) as FastifyInstance['inject'];
+
   app.setNotFoundHandler((_request, reply) => refuse(reply, fixed.notFound, 'other_path'));
   app.setErrorHandler((error: { statusCode?: number; code?: string }, request, reply) => {
     const status = error.statusCode ?? 500;
@@ -202,17 +248,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     return refuse(reply, fixed.internal, 'internal_error');
   });
 
-  await app.register(discoveryRoutes, {
-    state,
-    fixed,
-    fingerprint: userFingerprinter(options.logHashKey),
-    logRequests:
-      (options.logger as { isLevelEnabled?(level: string): boolean } | undefined)?.isLevelEnabled?.(
-        'info',
-      ) ?? false,
-    ...(metrics ? { metrics } : {}),
-    refuse,
-  });
+  await app.register(discoveryRoutes, { fixed, refuse, respond, state });
   await app.register(healthRoutes, { ready: () => state.table !== undefined });
   return app;
 }

@@ -10,7 +10,9 @@ const QUIET_MS = 250;
 const LINGER_MS = 2000;
 
 const lastRequest = Symbol('lastRequest');
-type Tracked = Socket & { [lastRequest]?: number };
+const progress = Symbol('progress');
+const progressAt = Symbol('progressAt');
+type Tracked = Socket & { [lastRequest]?: number; [progress]?: number; [progressAt]?: number };
 
 export interface Connections {
   /** True once drain() has begun: answers should then close their connection. */
@@ -29,15 +31,39 @@ export interface Connections {
 
 export function trackConnections(
   server: Server,
-  options: { readonly headersTimeoutMs: number; readonly secure: boolean },
+  options: {
+    readonly headersTimeoutMs: number;
+    /** A connection that neither reads nor writes a byte for this long is closed. */
+    readonly idleTimeoutMs: number;
+    readonly secure: boolean;
+  },
 ): Connections {
   const open = new Set<Tracked>();
   let draining = false;
+  // Node's socket timeout would do this too, but it re-arms its timer on every read and every
+  // write; one look a second at each connection's byte counts costs nothing per request.
+  const sweep = setInterval(
+    () => {
+      const now = Date.now();
+      for (const socket of open) {
+        const bytes = socket.bytesRead + socket.bytesWritten;
+        if (bytes !== socket[progress]) {
+          socket[progress] = bytes;
+          socket[progressAt] = now;
+        } else if (now - (socket[progressAt] ?? now) >= options.idleTimeoutMs) socket.destroy();
+      }
+    },
+    Math.min(1000, options.idleTimeoutMs),
+  );
+  sweep.unref();
+  server.once('close', () => clearInterval(sweep));
   server.on(options.secure ? 'secureConnection' : 'connection', (socket: Tracked) => {
     // A client may not renegotiate TLS 1.2: each renegotiation costs the server a handshake, and
     // nothing here needs one (client certificates are not used).
     if (options.secure) (socket as Tracked & TLSSocket).disableRenegotiation();
     socket[lastRequest] = Date.now();
+    socket[progress] = 0;
+    socket[progressAt] = Date.now();
     open.add(socket);
     // Node closes a connection that starts a request and stalls (408), but with
     // connectionsCheckingInterval set it never times out one that sends nothing at all (Node 20

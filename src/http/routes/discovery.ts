@@ -1,23 +1,24 @@
-// The discovery route: one lookup in the compiled table, precomputed bytes out, one log line.
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+// The discovery route, for the requests the hot path leaves to Fastify (an absolute-form target, …).
+import type { ServerResponse } from 'node:http';
+import type { FastifyInstance, FastifyReply } from 'fastify';
 import { type Decision, decide } from '../../discovery/decide.js';
-import { toAsciiDomain } from '../../discovery/host.js';
-import { isModelFamily, userDomain } from '../../discovery/query.js';
 import type { PreparedResponse } from '../../discovery/response.js';
 import type { RoutingTable } from '../../discovery/table.js';
-import type { Metrics } from '../../ops/metrics.js';
 import { WELL_KNOWN_PATH } from '../../protocol.js';
-import { REQUEST_MESSAGE } from '../logger.js';
-import { type FixedResponses, writePrepared } from '../responses.js';
+import type { FixedResponses } from '../responses.js';
 
 export interface DiscoveryRouteOptions {
   /** Read once per request, so a reload that replaces `table` never mixes two configs in one answer. */
   readonly state: { readonly table: RoutingTable };
   readonly fixed: FixedResponses;
-  readonly fingerprint: (identifier: string) => string;
-  readonly metrics?: Metrics;
-  /** Whether the per-request info line is written; when not, its HMAC is not computed either. */
-  readonly logRequests: boolean;
+  /** Writes, counts and logs a decision (the hot path does the same: http/app.ts). */
+  readonly respond: (
+    res: ServerResponse,
+    decision: Decision,
+    method: string,
+    ms: number,
+    id: string,
+  ) => void;
   /** Sends one of the service's fixed answers and counts it under `outcome`. */
   readonly refuse: (reply: FastifyReply, response: PreparedResponse, outcome: string) => unknown;
 }
@@ -41,64 +42,18 @@ export function requestTarget(
   return { host: authority?.includes('@') ? undefined : authority, search };
 }
 
-function familyLabel(family: string): string {
-  return isModelFamily(family) ? family : 'other';
-}
-
-/** Checked domains remembered (most requests come from a few domains); emptied when full. */
-const checkedDomains = new Map<string, string>();
-const REMEMBERED_DOMAINS = 1024;
-
-function loggedDomain(user: string | undefined): string | undefined {
-  const domain = userDomain(user);
-  if (domain === undefined) return undefined;
-  let logged = checkedDomains.get(domain);
-  if (logged === undefined) {
-    logged = toAsciiDomain(domain) ?? 'invalid';
-    if (checkedDomains.size >= REMEMBERED_DOMAINS) checkedDomains.clear();
-    checkedDomains.set(domain, logged);
-  }
-  return logged;
-}
-
 export async function discoveryRoutes(app: FastifyInstance, options: DiscoveryRouteOptions) {
-  const { state, fixed, fingerprint, metrics, logRequests, refuse } = options;
+  const { state, fixed, respond, refuse } = options;
 
-  function logDecision(request: FastifyRequest, decision: Decision, status: number, ms: number) {
-    const query = decision.query;
-    const user = query?.userIdentifier;
-    request.log.info(
-      {
-        tenant: decision.tenant,
-        rule: decision.rule,
-        outcome: decision.outcome,
-        status,
-        method: request.method,
-        // Apple's values only: anything else could be an address sent in the wrong parameter.
-        modelFamily: query?.modelFamily === undefined ? undefined : familyLabel(query.modelFamily),
-        // Never the address itself: its domain when it is one (a valid name, so never a string
-        // with an @ or an escaped one), and a keyed hash to correlate one person's attempts.
-        userDomain: loggedDomain(user),
-        user: user === undefined ? undefined : fingerprint(user),
-        ms: Math.round(ms * 100) / 100,
-      },
-      REQUEST_MESSAGE,
-    );
-  }
   app.route({
     method: ['GET', 'HEAD'],
     url: WELL_KNOWN_PATH,
     handler(request, reply) {
       // request.host is X-Forwarded-Host only when the peer is a trusted proxy (TRUST_PROXY).
       const decision = decide(state.table, requestTarget(request.raw.url ?? '', request.host));
-      // The hot path: precomputed bytes straight to the socket, then the metrics and the log line,
-      // without Fastify's send and onResponse machinery (docs/PERFORMANCE.md says what this bought).
+      // Precomputed bytes straight to the socket, without Fastify's send and onResponse machinery.
       reply.hijack();
-      writePrepared(reply.raw, decision.response);
-      const status = decision.response.status;
-      const ms = reply.elapsedTime;
-      metrics?.request(decision.tenant, decision.outcome, status, ms / 1000);
-      if (logRequests) logDecision(request, decision, status, ms);
+      respond(reply.raw, decision, request.method, reply.elapsedTime, request.id);
     },
   });
 
