@@ -19,7 +19,13 @@ import { accessLog, requestIds } from './access-log.js';
 import { trackConnections } from './connections.js';
 import { hostHeaders, hotPath } from './hot-path.js';
 import { userFingerprinter } from './logger.js';
-import { fixedResponses, sendPrepared, writePrepared } from './responses.js';
+import {
+  type AnswerWriter,
+  answerWriter,
+  checkPreparedWrites,
+  publicWrite,
+} from './prepared-write.js';
+import { fixedResponses, sendPrepared } from './responses.js';
 import { discoveryRoutes } from './routes/discovery.js';
 import { healthRoutes } from './routes/health.js';
 import { securityHeaders } from './security-headers.js';
@@ -39,6 +45,11 @@ export interface AppOptions {
   readonly limits?: Partial<Limits>;
   /** Counts every discovery request; none in most tests. */
   readonly metrics?: Metrics;
+  /**
+   * Whether the hot path may hand Node prepared headers (http/prepared-write.ts) when this Node
+   * passes the check; false always writes the public way (tests run both).
+   */
+  readonly preparedWrites?: boolean;
 }
 
 export interface Limits {
@@ -77,6 +88,8 @@ declare module 'fastify' {
 }
 
 const NO_QUERY = Object.freeze({});
+/** The warning that prepared answers are off is logged once per process. */
+let preparedWritesWarned = false;
 
 function hasBody(headers: Record<string, string | string[] | undefined>): boolean {
   const length = headers['content-length'];
@@ -162,6 +175,18 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   const withBody = fixed.clientError(413);
   const { metrics } = options;
   const log = accessLog(options.logger, userFingerprinter(options.logHashKey));
+  const check =
+    options.preparedWrites === false
+      ? ({ ok: false, reason: 'turned off' } as const)
+      : await checkPreparedWrites(limits.keepAliveTimeoutMs);
+  if (!check.ok && options.preparedWrites !== false && !preparedWritesWarned) {
+    preparedWritesWarned = true;
+    options.logger?.warn(
+      { reason: check.reason },
+      'prepared answers are off: answers are written the public way (slower, the same bytes)',
+    );
+  }
+  const write = answerWriter(check, limits.keepAliveTimeoutMs);
   /** A discovery decision: written, counted and logged, from the hot path or the route. */
   const respond = (
     res: ServerResponse,
@@ -169,22 +194,27 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     method: string,
     ms: number,
     id?: string,
+    writer: AnswerWriter = publicWrite,
   ) => {
-    writePrepared(res, decision.response);
+    writer(res, decision.response);
     const status = decision.response.status;
     metrics?.request(decision.tenant, decision.outcome, status, ms / 1000);
     log?.(id ?? ids(), decision, method, status, ms);
   };
-  const hot = hotPath({
-    state,
-    connections,
-    maxUrlLength: limits.maxUrlLength,
-    limiter,
-    clientAddress: clientAddressOf(trust),
-    requestHost: requestHostOf(trust),
-    respond: (res, decision, method, startedAt) =>
-      respond(res, decision, method, performance.now() - startedAt),
-  });
+  const hotWith = (writer: AnswerWriter) =>
+    hotPath({
+      state,
+      connections,
+      maxUrlLength: limits.maxUrlLength,
+      limiter,
+      clientAddress: clientAddressOf(trust),
+      requestHost: requestHostOf(trust),
+      respond: (res, decision, method, startedAt) =>
+        respond(res, decision, method, performance.now() - startedAt, undefined, writer),
+    });
+  const hot = hotWith(write);
+  // light-my-request's responses have no socket to write prepared bytes to.
+  const hotInjected = hotWith(publicWrite);
   /** Every answer but a discovery decision: sent, and counted under its own outcome. */
   const refuse = (
     reply: FastifyReply,
@@ -233,7 +263,11 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   const injectThroughFastify = app.inject.bind(app);
   app.inject = ((opts?: Parameters<typeof injectRequest>[1]) => {
     if (opts === undefined) return injectThroughFastify();
-    return app.ready().then(() => injectRequest((req, res) => dispatch(req, res), opts));
+    return app.ready().then(() =>
+      injectRequest((req, res) => {
+        if (!hotInjected(req, res)) app.routing(req, res);
+      }, opts),
+    );
   }) as FastifyInstance['inject'];
 
   app.setNotFoundHandler((_request, reply) => refuse(reply, fixed.notFound, 'other_path'));
