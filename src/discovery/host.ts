@@ -35,7 +35,21 @@ export function toAsciiDomain(name: string): string | undefined {
  * a configured domain reaches its tenant.
  */
 export function hostKey(header: string | undefined): string | undefined {
-  if (header === undefined || header.length === 0 || header.length > 300) return undefined;
+  if (header === undefined) return undefined;
+  // Most requests name one of a few hosts: their keys are remembered (emptied when full).
+  const known = rememberedKeys.get(header);
+  if (known !== undefined) return known === null ? undefined : known;
+  const key = readHostKey(header);
+  if (rememberedKeys.size >= REMEMBERED_KEYS) rememberedKeys.clear();
+  rememberedKeys.set(header, key ?? null);
+  return key;
+}
+
+const rememberedKeys = new Map<string, string | null>();
+const REMEMBERED_KEYS = 1024;
+
+function readHostKey(header: string): string | undefined {
+  if (header.length === 0 || header.length > 300) return undefined;
   // IPv6 literals ("[::1]:8080") are never configured domains.
   if (header.charCodeAt(0) === 91 /* [ */) return undefined;
   const colon = header.indexOf(':');

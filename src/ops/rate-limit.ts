@@ -18,23 +18,27 @@ const OVERFLOW = '\0overflow';
  */
 export function createRateLimiter(perMinute: number, maxClients = MAX_CLIENTS): RateLimiter {
   let windowStart = 0;
-  const counts = new Map<string, number>();
+  // A count per address, as a small object: an address seen before is looked up once per hit.
+  const counts = new Map<string, { n: number }>();
   return {
     hit(client, now = Date.now()) {
       if (now - windowStart >= WINDOW_MS) {
         windowStart = now;
         counts.clear();
       }
-      let key = client;
-      let seen = counts.get(key);
-      if (seen === undefined && counts.size >= maxClients) {
-        key = OVERFLOW;
+      let seen = counts.get(client);
+      if (seen === undefined) {
+        const key = counts.size < maxClients ? client : OVERFLOW;
         seen = counts.get(key);
+        if (seen === undefined) {
+          seen = { n: 0 };
+          counts.set(key, seen);
+        }
       }
-      if (seen !== undefined && seen >= perMinute) {
+      if (seen.n >= perMinute) {
         return Math.max(1, Math.ceil((windowStart + WINDOW_MS - now) / 1000));
       }
-      counts.set(key, (seen ?? 0) + 1);
+      seen.n++;
       return 0;
     },
   };
