@@ -7,13 +7,16 @@ import { isModelFamily, userDomain } from '../discovery/query.js';
 import { REQUEST_MESSAGE } from './logger.js';
 
 /** Writes the line for one answered discovery request; `id` is the request's `reqId`. */
-export type AccessLog = (
+export type AccessLog = ((
   id: string,
   decision: Decision,
   method: string,
   status: number,
   ms: number,
-) => void;
+) => void) & {
+  /** True when lines are built here; false when pino's child logger writes each one. */
+  readonly built: boolean;
+};
 
 /**
  * Request ids as Fastify makes them (`req-1`, `req-2`, … in base 36, wrapping below 2^31), shared
@@ -45,26 +48,13 @@ export function accessLog(
     logger as { isLevelEnabled?(level: string): boolean } | undefined
   )?.isLevelEnabled?.('info');
   if (logger === undefined || enabled !== true) return undefined;
-  const fields = (decision: Decision, method: string, status: number, ms: number) => {
-    const query = decision.query;
-    const user = query?.userIdentifier;
-    return {
-      tenant: decision.tenant,
-      rule: decision.rule,
-      outcome: decision.outcome,
-      status,
-      method,
-      // Apple's values only: anything else could be an address sent in the wrong parameter.
-      modelFamily: query?.modelFamily === undefined ? undefined : familyLabel(query.modelFamily),
-      // Never the address itself: its domain when it is one (a valid name, so never a string
-      // with an @ or an escaped one), and a keyed hash to correlate one person's attempts.
-      userDomain: loggedDomain(user),
-      user: user === undefined ? undefined : fingerprint(user),
-      ms: Math.round(ms * 100) / 100,
-    };
-  };
-  const slow: AccessLog = (id, decision, method, status, ms) =>
-    logger.child({ reqId: id }).info(fields(decision, method, status, ms), REQUEST_MESSAGE);
+  const fields = (decision: Decision, method: string, status: number, ms: number) =>
+    accessFields(decision, method, status, ms, fingerprint);
+  const slow: AccessLog = Object.assign(
+    (id: string, decision: Decision, method: string, status: number, ms: number) =>
+      logger.child({ reqId: id }).info(fields(decision, method, status, ms), REQUEST_MESSAGE),
+    { built: false },
+  );
 
   const pinoLogger = logger as unknown as PinoInternals;
   const stream = pinoLogger[symbols.streamSym];
@@ -76,7 +66,12 @@ export function accessLog(
     stream[symbols.needsMetadataGsym] === true ||
     typeof prefix !== 'string' ||
     typeof time !== 'function' ||
-    typeof bindings !== 'string'
+    typeof bindings !== 'string' ||
+    // Applied on the way to the serialiser, which the check below does not pass through.
+    pinoLogger[symbols.mixinSym] !== undefined ||
+    (logger as unknown as Record<symbol, unknown>)[MSG_PREFIX] !== undefined ||
+    pinoLogger[symbols.hooksSym]?.logMethod !== undefined ||
+    pinoLogger[symbols.hooksSym]?.streamWrite !== undefined
   ) {
     return slow;
   }
@@ -91,38 +86,84 @@ export function accessLog(
     return value;
   };
   const end = `,${JSON.stringify(pinoLogger[symbols.messageKeySym] ?? 'msg')}:${JSON.stringify(REQUEST_MESSAGE)}}\n`;
-  const line = (stamp: string, id: string, f: ReturnType<typeof fields>) => {
+  // The fields of `fields`, in its order, written straight into the line.
+  const line = (
+    stamp: string,
+    id: string,
+    decision: Decision,
+    method: string,
+    status: number,
+    ms: number,
+  ) => {
+    const query = decision.query;
+    const user = query?.userIdentifier;
     let text = `${prefix}${stamp}${bindings},"reqId":"${id}"`;
-    if (f.tenant !== undefined) text += `,"tenant":${json(f.tenant)}`;
-    if (f.rule !== undefined) text += `,"rule":${json(f.rule)}`;
-    text += `,"outcome":"${f.outcome}","status":${f.status},"method":${json(f.method)}`;
-    if (f.modelFamily !== undefined) text += `,"modelFamily":"${f.modelFamily}"`;
-    if (f.userDomain !== undefined) text += `,"userDomain":${json(f.userDomain)}`;
-    if (f.user !== undefined) text += `,"user":"${f.user}"`;
-    return `${text},"ms":${f.ms}${end}`;
+    if (decision.tenant !== undefined) text += `,"tenant":${json(decision.tenant)}`;
+    if (decision.rule !== undefined) text += `,"rule":${json(decision.rule)}`;
+    text += `,"outcome":"${decision.outcome}","status":${status},"method":${json(method)}`;
+    if (query?.modelFamily !== undefined) {
+      text += `,"modelFamily":"${familyLabel(query.modelFamily)}"`;
+    }
+    const domain = loggedDomain(user);
+    if (domain !== undefined) text += `,"userDomain":${json(domain)}`;
+    if (user !== undefined) text += `,"user":"${fingerprint(user)}"`;
+    return `${text},"ms":${Math.round(ms * 100) / 100}${end}`;
   };
 
   // The check: one sample line, through pino's serialiser and through ours, with the same time.
-  const sample = fields(
-    {
-      outcome: 'enroll',
-      response: undefined as never,
-      tenant: 'Sample "tenant" \u2028',
-      rule: 'rule',
-      query: { userIdentifier: 'joe@contoso.example', modelFamily: 'iPhone' },
-    },
-    'GET',
-    200,
-    0.12345,
-  );
+  const sample: Decision = {
+    outcome: 'enroll',
+    response: undefined as never,
+    tenant: 'Sample "tenant" \u2028',
+    rule: 'rule',
+    query: { userIdentifier: 'joe@contoso.example', modelFamily: 'iPhone' },
+  };
   const stamp = time();
   const child = logger.child({ reqId: 'req-1' }) as unknown as PinoInternals;
-  const expected = child[symbols.asJsonSym]?.(sample, REQUEST_MESSAGE, 30, stamp);
-  if (expected !== line(stamp, 'req-1', sample)) return slow;
+  const expected = child[symbols.asJsonSym]?.(
+    fields(sample, 'GET', 200, 0.12345),
+    REQUEST_MESSAGE,
+    30,
+    stamp,
+  );
+  if (expected !== line(stamp, 'req-1', sample, 'GET', 200, 0.12345)) return slow;
 
-  return (id, decision, method, status, ms) =>
-    stream.write(line(time(), id, fields(decision, method, status, ms)));
+  return Object.assign(
+    (id: string, decision: Decision, method: string, status: number, ms: number) => {
+      stream.write(line(time(), id, decision, method, status, ms));
+    },
+    { built: true },
+  );
 }
+
+/** The fields of a request's line, in the order they are written. */
+export function accessFields(
+  decision: Decision,
+  method: string,
+  status: number,
+  ms: number,
+  fingerprint: (identifier: string) => string,
+) {
+  const query = decision.query;
+  const user = query?.userIdentifier;
+  return {
+    tenant: decision.tenant,
+    rule: decision.rule,
+    outcome: decision.outcome,
+    status,
+    method,
+    // Apple's values only: anything else could be an address sent in the wrong parameter.
+    modelFamily: query?.modelFamily === undefined ? undefined : familyLabel(query.modelFamily),
+    // Never the address itself: its domain when it is one (a valid name, so never a string
+    // with an @ or an escaped one), and a keyed hash to correlate one person's attempts.
+    userDomain: loggedDomain(user),
+    user: user === undefined ? undefined : fingerprint(user),
+    ms: Math.round(ms * 100) / 100,
+  };
+}
+
+/** pino has it, its types do not. */
+const MSG_PREFIX = (symbols as unknown as Record<string, symbol>).msgPrefixSym as symbol;
 
 /** The parts of a pino logger the fast line reads, through pino's exported symbols. */
 interface PinoInternals {
@@ -132,6 +173,8 @@ interface PinoInternals {
   [symbols.chindingsSym]?: string;
   [symbols.messageKeySym]?: string;
   [symbols.asJsonSym]?: (obj: object, msg: string, level: number, time: string) => string;
+  [symbols.mixinSym]?: unknown;
+  [symbols.hooksSym]?: { logMethod?: unknown; streamWrite?: unknown };
 }
 
 function familyLabel(family: string): string {

@@ -112,14 +112,26 @@ let checked: Promise<PreparedWrites> | undefined;
  * Any difference, error or a Node that lacks the fields means the public way for this process.
  */
 export function checkPreparedWrites(keepAliveTimeoutMs: number): Promise<PreparedWrites> {
-  checked ??= compareWrites(keepAliveTimeoutMs).catch((error: unknown) => ({
-    ok: false as const,
-    reason: `the check failed: ${(error as Error).message}`,
-  }));
+  checked ??= compareWrites(keepAliveTimeoutMs, preparedWrite(keepAliveTimeoutMs));
   return checked;
 }
 
-async function compareWrites(keepAliveTimeoutMs: number): Promise<PreparedWrites> {
+/** The check itself, for `candidate`: exported for the tests that make it fail. */
+export async function compareWrites(
+  keepAliveTimeoutMs: number,
+  candidate: AnswerWriter,
+): Promise<PreparedWrites> {
+  try {
+    return await compareExchanges(keepAliveTimeoutMs, candidate);
+  } catch (error) {
+    return { ok: false, reason: `the check failed: ${(error as Error).message}` };
+  }
+}
+
+async function compareExchanges(
+  keepAliveTimeoutMs: number,
+  candidate: AnswerWriter,
+): Promise<PreparedWrites> {
   const body = '{"é":"ok"}';
   const sample = preparedResponse(
     200,
@@ -130,7 +142,6 @@ async function compareWrites(keepAliveTimeoutMs: number): Promise<PreparedWrites
     },
     body,
   );
-  const prepared = preparedWrite(keepAliveTimeoutMs);
   const exchange = async (write: AnswerWriter): Promise<string> => {
     const server = createServer({ keepAliveTimeout: keepAliveTimeoutMs }, (_req, res) =>
       write(res, sample),
@@ -158,7 +169,7 @@ async function compareWrites(keepAliveTimeoutMs: number): Promise<PreparedWrites
     }
   };
   const expected = await exchange(publicWrite);
-  const actual = await exchange(prepared);
+  const actual = await exchange(candidate);
   if (actual !== expected) {
     return { ok: false, reason: 'this Node writes the headers differently' };
   }
