@@ -55,6 +55,14 @@ export function fleetServer(url: string): Server {
   return { version: 'mdm-byod', baseUrl: `${withoutTrailingSlash(url)}${FLEET_PATH}` };
 }
 
+/**
+ * Whether a vendor address already holds the preset's path (its first segment), as when the
+ * whole enrollment URL is pasted: the preset would add it a second time.
+ */
+export function hasPresetPath(url: string, path: string): boolean {
+  return new URL(url).pathname.includes(path.split('/').slice(0, 2).join('/'));
+}
+
 function withoutTrailingSlash(url: string): string {
   return url.replace(/\/+$/, '');
 }

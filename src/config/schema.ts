@@ -6,6 +6,7 @@ import { checkDomain, checkHttpsUrl, GUID, type UrlRules } from './checks.js';
 import {
   FLEET_PATH,
   fleetServer,
+  hasPresetPath,
   INTUNE_HOSTS,
   type IntuneCloud,
   intuneServer,
@@ -72,9 +73,8 @@ const intune = strictObject({
 
 /** A vendor server's address; the preset appends the enrollment path, so a pasted one is refused. */
 function serverAddress(product: string, example: string, path: string) {
-  const marker = path.split('/').slice(0, 2).join('/');
   return httpsUrl({ query: false })
-    .refine((url) => !new URL(url).pathname.includes(marker), {
+    .refine((url) => !hasPresetPath(url, path), {
       error: `give only the ${product} address (${example}); the preset adds ${path} itself`,
     })
     .meta({ description: `The ${product} address, e.g. ${example}.` });
@@ -161,7 +161,10 @@ const enroll = strictObject({
       'Where devices enroll: exactly one of intune, jamf, fleet, or version + baseUrl (any other MDM).',
   });
 
-const name = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, {
+/** Tenant and rule names. */
+export const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+
+const name = z.string().regex(NAME, {
   error:
     'must be 1-64 letters, digits, ".", "_" or "-", starting with a letter or digit (it labels logs and metrics)',
 });
@@ -255,31 +258,34 @@ function toAction(value: ActionInput): Action {
 /** Apple's documented values, plus "absent" (no model-family sent) and "unknown" (any other value). */
 export const FAMILY_CHOICES = [...MODEL_FAMILIES, 'absent', 'unknown'] as const;
 
-const identifier = z.string().transform((raw, ctx) => {
+/** What is wrong with a configured user-identifier, or undefined. */
+export function identifierError(raw: string): string | undefined {
   const trimmed = raw.trim();
-  if (trimmed !== raw || /\s/.test(raw) || !raw.includes('@') || raw.endsWith('@')) {
-    ctx.addIssue({
-      code: 'custom',
-      message:
-        trimmed !== raw
-          ? `"${raw}" has surrounding whitespace; write "${trimmed}"`
-          : `"${raw}" is not a user-identifier like joe@contoso.com`,
-    });
-    return z.NEVER;
+  if (trimmed !== raw) return `"${raw}" has surrounding whitespace; write "${trimmed}"`;
+  if (/\s/.test(raw) || !raw.includes('@') || raw.endsWith('@')) {
+    return `"${raw}" is not a user-identifier like joe@contoso.com`;
   }
-  return raw.toLowerCase();
-});
+  return undefined;
+}
 
-const pattern = z.string().transform((raw, ctx) => {
-  if (raw.length === 0 || /\s/.test(raw)) {
-    ctx.addIssue({
-      code: 'custom',
-      message: `"${raw}" must be a non-empty pattern without whitespace, like *@contoso.com`,
-    });
+/** What is wrong with a user pattern, or undefined. */
+export function patternError(raw: string): string | undefined {
+  return raw.length === 0 || /\s/.test(raw)
+    ? `"${raw}" must be a non-empty pattern without whitespace, like *@contoso.com`
+    : undefined;
+}
+
+function lowerCased(error: (raw: string) => string | undefined) {
+  return z.string().transform((raw, ctx) => {
+    const message = error(raw);
+    if (message === undefined) return raw.toLowerCase();
+    ctx.addIssue({ code: 'custom', message });
     return z.NEVER;
-  }
-  return raw.toLowerCase();
-});
+  });
+}
+
+const identifier = lowerCased(identifierError);
+const pattern = lowerCased(patternError);
 
 const CONDITIONS = [
   'users',
