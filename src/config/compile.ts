@@ -7,11 +7,18 @@ import {
   preparer,
   serversDocument,
 } from '../discovery/response.js';
-import type { CompiledAction, CompiledTenant, RoutingTable } from '../discovery/table.js';
+import type {
+  CompiledAction,
+  CompiledRule,
+  CompiledTenant,
+  RoutingTable,
+} from '../discovery/table.js';
 import type { Config } from './load.js';
 import type { Action, RuleConfig } from './schema.js';
 
 type Headers = Readonly<Record<string, string>>;
+
+const NO_RULES: readonly CompiledRule[] = Object.freeze([]);
 
 /**
  * Builds every answer's bytes and headers, and every rule's matchers, now: a request does one
@@ -23,15 +30,35 @@ export function compileConfig(config: Config, baseHeaders: Headers = {}): Routin
   const notFound = prepare(404, ERROR_DOCUMENTS.notFound);
   const exact = new Map<string, CompiledTenant>();
   const wildcard = new Map<string, CompiledTenant>();
+  // Tenants share their actions and rules when the config loader made them once for many
+  // (config/fast-tenant.ts): each is compiled once, and the compiled tables share it too.
+  const actions = new Map<Action, CompiledAction>();
+  const action = (source: Action) => {
+    let compiled = actions.get(source);
+    if (compiled === undefined) {
+      compiled = compileAction(source, prepare, baseHeaders, notFound);
+      actions.set(source, compiled);
+    }
+    return compiled;
+  };
+  const rules = new Map<RuleConfig, CompiledRule>();
+  const rule = (source: RuleConfig) => {
+    let compiled = rules.get(source);
+    if (compiled === undefined) {
+      compiled = {
+        name: source.name,
+        conditions: compileConditions(source, config.userLists),
+        action: action(source.action),
+      };
+      rules.set(source, compiled);
+    }
+    return compiled;
+  };
   for (const tenant of config.tenants) {
     const compiled: CompiledTenant = {
       name: tenant.name,
-      action: compileAction(tenant.action, prepare, baseHeaders, notFound),
-      rules: tenant.rules.map((rule) => ({
-        name: rule.name,
-        conditions: compileConditions(rule, config.userLists),
-        action: compileAction(rule.action, prepare, baseHeaders, notFound),
-      })),
+      action: action(tenant.action),
+      rules: tenant.rules.length === 0 ? NO_RULES : tenant.rules.map(rule),
     };
     for (const domain of tenant.domains) {
       if (domain.startsWith('*.')) wildcard.set(domain.slice(2), compiled);
