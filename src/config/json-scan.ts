@@ -15,6 +15,11 @@ export interface JsonScan {
   /** Offset of the first bracket past MAX_JSON_DEPTH; undefined when the depth is fine. */
   readonly tooDeep?: number;
   readonly duplicates: readonly DuplicateKey[];
+  /**
+   * Where each item of the root object's `tenants` array starts and ends (end exclusive), when
+   * every item is an object or an array: each can then be parsed on its own.
+   */
+  readonly tenants?: readonly { readonly start: number; readonly end: number }[];
 }
 
 interface Frame {
@@ -37,6 +42,11 @@ export function scanJson(text: string, maxDepth = MAX_JSON_DEPTH): JsonScan {
   const stack: Frame[] = [];
   const duplicates: DuplicateKey[] = [];
   const length = text.length;
+  // The root's `tenants` array: its items' places, and how many items it has (commas + 1).
+  const tenants: { start: number; end: number }[] = [];
+  let tenantsFrame: Frame | undefined;
+  let tenantItems = -1;
+  let tenantStart = -1;
   for (let i = 0; i < length; i++) {
     const code = text.charCodeAt(i);
     if (code === 0x22 /* " */) {
@@ -66,9 +76,26 @@ export function scanJson(text: string, maxDepth = MAX_JSON_DEPTH): JsonScan {
     } else if (code === 0x7b /* { */ || code === 0x5b /* [ */) {
       if (stack.length >= maxDepth) return { tooDeep: i, duplicates };
       const object = code === 0x7b;
-      stack.push({ object, keys: [], offsets: [], at: object ? '' : 0, expectKey: object });
+      const frame: Frame = {
+        object,
+        keys: [],
+        offsets: [],
+        at: object ? '' : 0,
+        expectKey: object,
+      };
+      if (stack.length === 2 && stack[1] === tenantsFrame) tenantStart = i;
+      else if (stack.length === 1 && stack[0]?.object && stack[0].at === 'tenants' && !object) {
+        if (tenantsFrame === undefined) tenantsFrame = frame;
+      }
+      stack.push(frame);
     } else if (code === 0x7d /* } */ || code === 0x5d /* ] */) {
-      stack.pop();
+      const frame = stack.pop();
+      if (stack.length === 2 && stack[1] === tenantsFrame && tenantStart !== -1) {
+        tenants.push({ start: tenantStart, end: i + 1 });
+        tenantStart = -1;
+      } else if (frame !== undefined && frame === tenantsFrame) {
+        tenantItems = (frame.at as number) + 1;
+      }
     } else if (code === 0x2c /* , */) {
       const top = stack[stack.length - 1];
       if (top === undefined) continue;
@@ -76,7 +103,9 @@ export function scanJson(text: string, maxDepth = MAX_JSON_DEPTH): JsonScan {
       else top.at = (top.at as number) + 1;
     }
   }
-  return { duplicates };
+  // Every item bracketed (an empty array, or a bare value in it, gets no places).
+  const complete = tenants.length > 0 && tenants.length === tenantItems;
+  return complete ? { duplicates, tenants } : { duplicates };
 }
 
 function readKey(quoted: string): string {

@@ -2,6 +2,7 @@
 import { dirname, join, resolve, sep } from 'node:path';
 import type { z } from 'zod';
 import { crossCheck, semanticChecks } from './cross-checks.js';
+import { fastTenantParser } from './fast-tenant.js';
 import { issueMessage, relevant } from './issues.js';
 import {
   formatPath,
@@ -26,6 +27,11 @@ export interface ParseOptions {
    * must not make the service read, and quote in its errors, a file it has no business with.
    */
   readonly usersFileRoots?: readonly string[];
+  /**
+   * False: one JSON.parse of each whole document and zod for every tenant, the plain way the
+   * fast paths must agree with (test/config/fast-tenant.test.ts). True when absent.
+   */
+  readonly fastPaths?: boolean;
 }
 
 /**
@@ -45,7 +51,7 @@ export function parseConfig(
   const userLists = new Map<string, ReadonlySet<string>>();
   const positions = new Map<string, () => Map<string, Position>>();
   for (const document of documents) {
-    const parsed = parseDocument(document, problems, positions);
+    const parsed = parseDocument(document, problems, positions, options.fastPaths !== false);
     parsed.serviceHosts.forEach((host, i) => {
       serviceHosts.push({ host, file: document.file, path: `serviceHosts[${i}]` });
     });
@@ -153,6 +159,7 @@ function parseDocument(
   document: ConfigDocument,
   problems: ConfigProblem[],
   positionsByFile: Map<string, () => Map<string, Position>>,
+  fastPaths: boolean,
 ): { tenants: TenantConfig[]; serviceHosts: string[] } {
   const { file } = document;
   // A byte order mark is harmless here; strip it rather than refuse the file.
@@ -179,9 +186,18 @@ function parseDocument(
       message: `the key is given twice (first at line ${first.line}, column ${first.column}); JSON keeps only the last, so remove one`,
     });
   }
+  // A tenants array of bracketed items is parsed item by item, each let go once validated: the
+  // raw form of 100,000 tenants is never in memory at once (docs/PERFORMANCE.md). The text between
+  // items must be a comma, so that the pieces parse exactly when the whole would.
+  const items = fastPaths && scan.duplicates.length === 0 ? scan.tenants : undefined;
   let json: unknown;
   try {
-    json = JSON.parse(text);
+    if (items !== undefined && !separatedByCommas(text, items)) throw new SyntaxError();
+    json = JSON.parse(
+      items === undefined
+        ? text
+        : `${text.slice(0, items[0]?.start)}${text.slice(items[items.length - 1]?.end)}`,
+    );
   } catch {
     // Only now the scanner: it says where (V8's messages carry no position on Node 20).
     problems.push(syntaxProblem(file, text, syntaxErrorOf(text)));
@@ -211,17 +227,69 @@ function parseDocument(
   if (!shape.success) {
     report(shape.error.issues, []);
   } else {
-    shape.data.tenants.forEach((raw, index) => {
-      const tenant = tenantSchema.safeParse(raw, { reportInput: true });
+    // The common shapes without zod; zod for the rest, and for every message (fast-tenant.ts).
+    const fast = fastPaths ? fastTenantParser() : () => undefined;
+    const raws = shape.data.tenants;
+    const parsed = (json as { tenants: unknown[] }).tenants;
+    const count = items?.length ?? raws.length;
+    for (let index = 0; index < count; index++) {
+      let raw: unknown;
+      if (items === undefined) {
+        // Let go of each raw tenant once read (from the parsed document too).
+        raw = raws[index];
+        raws[index] = undefined;
+        parsed[index] = undefined;
+      } else {
+        const item = items[index] as { start: number; end: number };
+        try {
+          raw = JSON.parse(text.slice(item.start, item.end));
+        } catch {
+          problems.push(syntaxProblem(file, text, syntaxErrorOf(text)));
+          return { tenants: [], serviceHosts: [] };
+        }
+      }
+      const own = items === undefined ? [] : placeholderProblems(raw, file, at, ['tenants', index]);
+      for (const problem of own) {
+        found.push(problem);
+        claimed.add(problem.path);
+      }
+      const flagged =
+        own.length > 0 ||
+        (items === undefined && found.some((p) => tenantIndexOf(p.path) === index));
+      const quick = fast(raw);
+      const tenant = quick
+        ? { success: true as const, data: quick }
+        : tenantSchema.safeParse(raw, { reportInput: true });
       if (tenant.success) {
-        if (!found.some((p) => p.path.startsWith(`tenants[${index}]`))) tenants.push(tenant.data);
+        if (!flagged) tenants.push(tenant.data);
       } else {
         report(tenant.error.issues, ['tenants', index]);
       }
-    });
+    }
   }
   problems.push(...found);
   return { tenants, serviceHosts: shape.success ? (shape.data.serviceHosts ?? []) : [] };
+}
+
+/** Whether only a comma (and white space) lies between consecutive items. */
+function separatedByCommas(
+  text: string,
+  items: readonly { readonly start: number; readonly end: number }[],
+): boolean {
+  for (let i = 1; i < items.length; i++) {
+    const between = text.slice(
+      (items[i - 1] as { end: number }).end,
+      (items[i] as { start: number }).start,
+    );
+    if (!/^[ \t\r\n]*,[ \t\r\n]*$/.test(between)) return false;
+  }
+  return true;
+}
+
+/** The tenant index a problem's path starts with (`tenants[3].domains[0]` is 3). */
+function tenantIndexOf(path: string): number | undefined {
+  const match = /^tenants\[(\d+)\]/.exec(path);
+  return match ? Number(match[1]) : undefined;
 }
 
 /** The scanner's error for text that JSON.parse refused. */

@@ -61,11 +61,17 @@ const PLACEHOLDER_FIX: Record<string, string> = {
   name: 'a short name for this organisation',
 };
 
-export function placeholderProblems(json: unknown, file: string, at: Locate): ConfigProblem[] {
+/** Every placeholder in `json`, whose own path in the file is `prefix`. */
+export function placeholderProblems(
+  json: unknown,
+  file: string,
+  at: Locate,
+  prefix: readonly PropertyKey[] = [],
+): ConfigProblem[] {
   const found: ConfigProblem[] = [];
   // One path, pushed and popped as the walk goes: a million values are visited for 100,000
   // tenants, and a copy is made only for a value that holds a placeholder.
-  const path: PropertyKey[] = [];
+  const path: PropertyKey[] = [...prefix];
   const walk = (value: unknown) => {
     if (typeof value === 'string') {
       const placeholder = findPlaceholder(value);
