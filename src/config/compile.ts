@@ -14,7 +14,7 @@ import type {
   RoutingTable,
 } from '../discovery/table.js';
 import type { Config } from './load.js';
-import type { Action, RuleConfig } from './schema.js';
+import type { Action, RuleConfig, TenantConfig } from './schema.js';
 
 type Headers = Readonly<Record<string, string>>;
 
@@ -26,6 +26,26 @@ const NO_RULES: readonly CompiledRule[] = Object.freeze([]);
  * headers every answer carries.
  */
 export function compileConfig(config: Config, baseHeaders: Headers = {}): RoutingTable {
+  const builder = tableBuilder(config.userLists, baseHeaders);
+  for (const tenant of config.tenants) builder.add(tenant);
+  return builder.finish(config.serviceHosts);
+}
+
+export interface TableBuilder {
+  /** Compiles one tenant into the table being built. */
+  add(tenant: TenantConfig): void;
+  /** The table, once every tenant is added. */
+  finish(serviceHosts: readonly string[]): RoutingTable;
+}
+
+/**
+ * compileConfig tenant by tenant, for a reload that receives its tenants in parts
+ * (config/reload.ts) and must not hold the request path for the whole of them.
+ */
+export function tableBuilder(
+  userLists: Config['userLists'],
+  baseHeaders: Headers = {},
+): TableBuilder {
   const prepare = preparer(baseHeaders);
   const notFound = prepare(404, ERROR_DOCUMENTS.notFound);
   const exact = new Map<string, CompiledTenant>();
@@ -47,30 +67,34 @@ export function compileConfig(config: Config, baseHeaders: Headers = {}): Routin
     if (compiled === undefined) {
       compiled = {
         name: source.name,
-        conditions: compileConditions(source, config.userLists),
+        conditions: compileConditions(source, userLists),
         action: action(source.action),
       };
       rules.set(source, compiled);
     }
     return compiled;
   };
-  for (const tenant of config.tenants) {
-    const compiled: CompiledTenant = {
-      name: tenant.name,
-      action: action(tenant.action),
-      rules: tenant.rules.length === 0 ? NO_RULES : tenant.rules.map(rule),
-    };
-    for (const domain of tenant.domains) {
-      if (domain.startsWith('*.')) wildcard.set(domain.slice(2), compiled);
-      else exact.set(domain, compiled);
-    }
-  }
   return {
-    exact,
-    wildcard,
-    serviceHosts: new Set(config.serviceHosts),
-    notFound,
-    badQuery: prepare(400, ERROR_DOCUMENTS.badQuery),
+    add(tenant) {
+      const compiled: CompiledTenant = {
+        name: tenant.name,
+        action: action(tenant.action),
+        rules: tenant.rules.length === 0 ? NO_RULES : tenant.rules.map(rule),
+      };
+      for (const domain of tenant.domains) {
+        if (domain.startsWith('*.')) wildcard.set(domain.slice(2), compiled);
+        else exact.set(domain, compiled);
+      }
+    },
+    finish(serviceHosts) {
+      return {
+        exact,
+        wildcard,
+        serviceHosts: new Set(serviceHosts),
+        notFound,
+        badQuery: prepare(400, ERROR_DOCUMENTS.badQuery),
+      };
+    },
   };
 }
 
