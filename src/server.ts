@@ -6,6 +6,8 @@ import type { Env } from './config/env.js';
 import { type Config, DEFAULT_CONFIG_PATH, loadConfig } from './config/load.js';
 import { ConfigError, problemLines } from './config/problems.js';
 import { FileReadError, readRegularFile } from './config/read-file.js';
+import { reloadInWorker, WorkerUnavailable } from './config/reload.js';
+import type { RoutingTable } from './discovery/table.js';
 import { buildApp } from './http/app.js';
 import { createLogger } from './http/logger.js';
 import { TLS_SETTINGS } from './http/tls.js';
@@ -144,14 +146,23 @@ export async function startServer(env: Env, options: ServeOptions = {}): Promise
     // Whatever goes wrong (an invalid file, a folder that cannot be listed, a bug), the last good
     // config keeps serving: a reload never takes the process down.
     try {
-      const next = await loadConfig(configPath, { previous: config, usersFileRoots });
-      if (next === config) return ok;
-      app.replaceConfig(next);
+      const loaded = await reloadOffThread();
+      if (loaded === 'unchanged') return ok;
+      const next = loaded.config;
+      app.replaceConfig(next, loaded.table);
       config = next;
       generation++;
       metrics.configLoaded(generation, next.tenants.length);
       for (const line of problemLines(next.warnings)) logger.warn(line);
-      logger.info({ generation, tenants: next.tenants.length, reason }, 'config reloaded');
+      logger.info(
+        {
+          generation,
+          tenants: next.tenants.length,
+          reason,
+          thread: loaded.table ? 'worker' : 'serving',
+        },
+        'config reloaded',
+      );
       lastReload = { at: new Date(), ok: true, generation, errors: [] };
       watcher?.watch(watched());
       return ok;
@@ -169,6 +180,33 @@ export async function startServer(env: Env, options: ServeOptions = {}): Promise
         'config reload refused: still serving the last good config',
       );
       return false;
+    }
+  };
+  // Read and validated in a worker thread, received and compiled here between requests
+  // (config/reload.ts); where no worker can run, here, as at start-up.
+  let workerWarned = false;
+  const reloadOffThread = async (): Promise<
+    { config: Config; table?: RoutingTable } | 'unchanged'
+  > => {
+    try {
+      return await reloadInWorker(
+        {
+          path: configPath,
+          usersFileRoots,
+          ...(config.digest
+            ? { previous: { digest: config.digest, files: [...config.userLists.keys()] } }
+            : {}),
+        },
+        (lists) => app.tableBuilder(lists),
+      );
+    } catch (error) {
+      if (!(error instanceof WorkerUnavailable)) throw error;
+      if (!workerWarned) {
+        workerWarned = true;
+        logger.warn({ err: error }, 'reload worker unavailable: reloading on the serving thread');
+      }
+      const next = await loadConfig(configPath, { previous: config, usersFileRoots });
+      return next === config ? 'unchanged' : { config: next };
     }
   };
   // One reload at a time; a change during a reload triggers one more afterwards.

@@ -8,7 +8,7 @@ import Fastify, {
   LogController,
 } from 'fastify';
 import injectRequest from 'light-my-request';
-import { compileConfig } from '../config/compile.js';
+import { compileConfig, type TableBuilder, tableBuilder } from '../config/compile.js';
 import type { Config } from '../config/load.js';
 import type { Decision } from '../discovery/decide.js';
 import type { PreparedResponse } from '../discovery/response.js';
@@ -80,8 +80,13 @@ export const DEFAULT_LIMITS: Limits = {
 
 declare module 'fastify' {
   interface FastifyInstance {
-    /** Compiles a validated config and swaps it in at once; requests in flight keep the old one. */
-    replaceConfig(config: Config): void;
+    /**
+     * Swaps a validated config in at once (compiled here, or `table` when it was compiled from it
+     * already); requests in flight keep the old one.
+     */
+    replaceConfig(config: Config, table?: RoutingTable): void;
+    /** Compiles a config tenant by tenant with this app's headers (for config/reload.ts). */
+    tableBuilder(userLists: Config['userLists']): TableBuilder;
     /** The routing table being served (the status page reads it; nothing is compiled twice). */
     routingTable(): RoutingTable;
   }
@@ -249,11 +254,15 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     done();
   });
 
-  app.decorate('replaceConfig', (config: Config) => {
+  app.decorate('replaceConfig', (config: Config, table?: RoutingTable) => {
     // Compiled first, then one assignment: a request reads state.table once, so it sees either
     // the old table or the new one, never a mix.
-    state.table = compileConfig(config, headers);
+    state.table = table ?? compileConfig(config, headers);
   });
+
+  app.decorate('tableBuilder', (userLists: Config['userLists']) =>
+    tableBuilder(userLists, headers),
+  );
 
   app.decorate('routingTable', () => state.table);
 

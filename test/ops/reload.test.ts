@@ -96,6 +96,17 @@ describe('reload', () => {
     expect(server.generation()).toBe(21);
   });
 
+  it('reads and validates a reload in a worker thread', async () => {
+    const file = join(dir, 'config.json');
+    await writeFile(file, tenantConfig(A));
+    server = await startCaptured(file);
+    await writeFile(file, tenantConfig(B));
+    expect(await server.reload('test')).toBe(true);
+    expect((await ask()).body).toBe(body(B));
+    expect(server.logs()).toMatch(/"thread":"worker".*"msg":"config reloaded"/);
+    expect(server.logs()).not.toContain('reload worker unavailable');
+  });
+
   it('refuses an invalid config, keeps the old answers, stays ready and counts the failure', async () => {
     const file = join(dir, 'config.json');
     await writeFile(file, tenantConfig(A));
