@@ -273,6 +273,39 @@ describe('HTTPS served directly, against hostile clients', () => {
     }
   }, 20_000);
 
+  it('answers 408 and closes when headers, begun after the handshake, stall past HEADERS_TIMEOUT_MS', async () => {
+    // Node's default over HTTPS is 60 s, checked every 30 s: Fastify handed the timeouts to a
+    // plain HTTP server only, and the HTTPS one kept the defaults.
+    const { server, port } = await startHttps({ HEADERS_TIMEOUT_MS: '500' });
+    try {
+      const outcome = await new Promise<{ text: string; closed: boolean }>((resolve) => {
+        let text = '';
+        const socket = connectTls({
+          host: '127.0.0.1',
+          port,
+          servername: 'contoso.example',
+          ca: pki.caPem,
+        });
+        socket.on('secureConnect', () =>
+          socket.write('GET / HTTP/1.1\r\nHost: contoso.example\r\n'),
+        );
+        socket.on('data', (chunk: Buffer) => {
+          text += chunk.toString('latin1');
+        });
+        socket.on('error', () => {});
+        socket.on('close', () => resolve({ text, closed: true }));
+        setTimeout(() => {
+          socket.destroy();
+          resolve({ text, closed: false });
+        }, 8000);
+      });
+      expect(outcome.closed).toBe(true);
+      expect(outcome.text).toMatch(/^HTTP\/1\.1 408 /);
+    } finally {
+      await server.close();
+    }
+  }, 20_000);
+
   it('refuses a client-initiated TLS 1.2 renegotiation', async () => {
     const { server, port } = await startHttps();
     try {
