@@ -13,6 +13,7 @@ import type {
   CompiledTenant,
   RoutingTable,
 } from '../discovery/table.js';
+import { remember } from '../remember.js';
 import type { Config } from './load.js';
 import type { Action, RuleConfig, TenantConfig } from './schema.js';
 
@@ -53,27 +54,15 @@ export function tableBuilder(
   // Tenants share their actions and rules when the config loader made them once for many
   // (config/fast-tenant.ts): each is compiled once, and the compiled tables share it too.
   const actions = new Map<Action, CompiledAction>();
-  const action = (source: Action) => {
-    let compiled = actions.get(source);
-    if (compiled === undefined) {
-      compiled = compileAction(source, prepare, baseHeaders, notFound);
-      actions.set(source, compiled);
-    }
-    return compiled;
-  };
+  const action = (source: Action) =>
+    remember(actions, source, () => compileAction(source, prepare, baseHeaders, notFound));
   const rules = new Map<RuleConfig, CompiledRule>();
-  const rule = (source: RuleConfig) => {
-    let compiled = rules.get(source);
-    if (compiled === undefined) {
-      compiled = {
-        name: source.name,
-        conditions: compileConditions(source, userLists),
-        action: action(source.action),
-      };
-      rules.set(source, compiled);
-    }
-    return compiled;
-  };
+  const rule = (source: RuleConfig) =>
+    remember(rules, source, () => ({
+      name: source.name,
+      conditions: compileConditions(source, userLists),
+      action: action(source.action),
+    }));
   return {
     add(tenant) {
       const compiled: CompiledTenant = {

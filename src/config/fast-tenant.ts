@@ -1,5 +1,6 @@
 // The common shapes of a tenant validated without zod, and equal parts of many tenants made once.
 import { VERSIONS } from '../protocol.js';
+import { remember } from '../remember.js';
 import { checkDomain, checkHttpsUrl, GUID } from './checks.js';
 import {
   FLEET_PATH,
@@ -59,24 +60,16 @@ export function fastTenantParser(): (raw: unknown) => TenantConfig | undefined {
 
   const httpsUrl = (raw: unknown, query: boolean): raw is string => {
     if (typeof raw !== 'string') return false;
-    const key = `${query ? '?' : '-'}${raw}`;
-    let ok = urls.get(key);
-    if (ok === undefined) {
-      ok = 'value' in checkHttpsUrl(raw, { query });
-      urls.set(key, ok);
-    }
-    return ok;
+    return remember(
+      urls,
+      `${query ? '?' : '-'}${raw}`,
+      () => 'value' in checkHttpsUrl(raw, { query }),
+    );
   };
 
   const server = (raw: unknown): Server | Unsure => {
     if (!isObject(raw)) return UNSURE;
-    const key = JSON.stringify(raw);
-    let made = servers.get(key);
-    if (made === undefined) {
-      made = readServer(raw, httpsUrl);
-      servers.set(key, made);
-    }
-    return made;
+    return remember(servers, JSON.stringify(raw), () => readServer(raw, httpsUrl));
   };
 
   const action = (raw: Record<string, unknown>): Action | Unsure => {
@@ -90,12 +83,7 @@ export function fastTenantParser(): (raw: unknown) => TenantConfig | undefined {
       case 'enroll': {
         const made = server(raw.enroll);
         if (made === UNSURE) return UNSURE;
-        let enroll = enrollActions.get(made);
-        if (enroll === undefined) {
-          enroll = { kind: 'enroll', server: made };
-          enrollActions.set(made, enroll);
-        }
-        return enroll;
+        return remember(enrollActions, made, () => ({ kind: 'enroll', server: made }));
       }
       case 'reject':
         return readReject(raw.reject);
@@ -110,18 +98,12 @@ export function fastTenantParser(): (raw: unknown) => TenantConfig | undefined {
 
   const rule = (raw: unknown): RuleConfig | Unsure => {
     if (!isObject(raw)) return UNSURE;
-    const key = JSON.stringify(raw);
-    let made = rules.get(key);
-    if (made === undefined) {
-      made = UNSURE;
-      if (onlyKeys(raw, RULE_KEYS) && isName(raw.name)) {
-        const when = readWhen(raw.when);
-        const act = when === UNSURE ? UNSURE : action(raw);
-        if (when !== UNSURE && act !== UNSURE) made = { name: raw.name, when, action: act };
-      }
-      rules.set(key, made);
-    }
-    return made;
+    return remember(rules, JSON.stringify(raw), (): RuleConfig | Unsure => {
+      if (!onlyKeys(raw, RULE_KEYS) || !isName(raw.name)) return UNSURE;
+      const when = readWhen(raw.when);
+      const act = when === UNSURE ? UNSURE : action(raw);
+      return when === UNSURE || act === UNSURE ? UNSURE : { name: raw.name, when, action: act };
+    });
   };
 
   return (raw) => {
