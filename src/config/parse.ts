@@ -232,6 +232,9 @@ function parseDocument(
     const raws = shape.data.tenants;
     const parsed = (json as { tenants: unknown[] }).tenants;
     const count = items?.length ?? raws.length;
+    // A tenant holding a placeholder is reported, not served: the walk of the whole document
+    // found those already, or the walk of each tenant below does.
+    const withPlaceholder = new Set(found.map((p) => tenantIndexOf(p.path)));
     for (let index = 0; index < count; index++) {
       let raw: unknown;
       if (items === undefined) {
@@ -248,20 +251,19 @@ function parseDocument(
           return { tenants: [], serviceHosts: [] };
         }
       }
-      const own = items === undefined ? [] : placeholderProblems(raw, file, at, ['tenants', index]);
-      for (const problem of own) {
-        found.push(problem);
-        claimed.add(problem.path);
+      if (items !== undefined) {
+        for (const problem of placeholderProblems(raw, file, at, ['tenants', index])) {
+          found.push(problem);
+          claimed.add(problem.path);
+          withPlaceholder.add(index);
+        }
       }
-      const flagged =
-        own.length > 0 ||
-        (items === undefined && found.some((p) => tenantIndexOf(p.path) === index));
       const quick = fast(raw);
       const tenant = quick
         ? { success: true as const, data: quick }
         : tenantSchema.safeParse(raw, { reportInput: true });
       if (tenant.success) {
-        if (!flagged) tenants.push(tenant.data);
+        if (!withPlaceholder.has(index)) tenants.push(tenant.data);
       } else {
         report(tenant.error.issues, ['tenants', index]);
       }
