@@ -1,5 +1,5 @@
 // The service's own fixed answers (not found, bad request, …), prepared once with the security headers.
-import { type ServerResponse, STATUS_CODES } from 'node:http';
+import { STATUS_CODES } from 'node:http';
 import type { FastifyReply } from 'fastify';
 import { ERROR_DOCUMENTS, type PreparedResponse, prepare } from '../discovery/response.js';
 
@@ -47,14 +47,4 @@ export function sendPrepared(
   if (extraHeaders !== undefined) reply.headers(extraHeaders);
   // No payload at all for an empty body (a redirect), so Fastify adds no Content-Type.
   return response.bytes.length === 0 ? reply.send() : reply.send(response.bytes);
-}
-
-/**
- * Writes a prepared answer straight to Node's response, for the discovery route (which has
- * hijacked the reply). The status line, headers and a string body leave in one write; Fastify's
- * send would write a Buffer body separately. For HEAD, Node sends the headers and no body.
- */
-export function writePrepared(res: ServerResponse, response: PreparedResponse): void {
-  res.writeHead(response.status, response.rawHeaders as string[]);
-  res.end(response.body);
 }
