@@ -1,5 +1,6 @@
 // Host names: turning a Host header or a configured domain into the one form the routing table uses.
 import { domainToASCII, domainToUnicode } from 'node:url';
+import { remember } from '../remember.js';
 
 const LABEL = /^(?!-)[a-z0-9-]{1,63}(?<!-)$/;
 const PLAIN_HOST = /^[a-z0-9.-]+$/;
@@ -36,13 +37,11 @@ export function toAsciiDomain(name: string): string | undefined {
  */
 export function hostKey(header: string | undefined): string | undefined {
   if (header === undefined) return undefined;
-  // Most requests name one of a few hosts: their keys are remembered (emptied when full).
-  const known = rememberedKeys.get(header);
-  if (known !== undefined) return known === null ? undefined : known;
-  const key = readHostKey(header);
-  if (rememberedKeys.size >= REMEMBERED_KEYS) rememberedKeys.clear();
-  rememberedKeys.set(header, key ?? null);
-  return key;
+  // Most requests name one of a few hosts: their keys are remembered (null for none).
+  return (
+    remember(rememberedKeys, header, () => readHostKey(header) ?? null, REMEMBERED_KEYS) ??
+    undefined
+  );
 }
 
 const rememberedKeys = new Map<string, string | null>();

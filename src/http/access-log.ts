@@ -4,6 +4,7 @@ import { symbols } from 'pino';
 import type { Decision } from '../discovery/decide.js';
 import { toAsciiDomain } from '../discovery/host.js';
 import { isModelFamily, userDomain } from '../discovery/query.js';
+import { remember } from '../remember.js';
 import { REQUEST_MESSAGE } from './logger.js';
 
 /** Writes the line for one answered discovery request; `id` is the request's `reqId`. */
@@ -76,15 +77,7 @@ export function accessLog(
     return slow;
   }
   const quoted = new Map<string, string>();
-  const json = (text: string) => {
-    let value = quoted.get(text);
-    if (value === undefined) {
-      value = JSON.stringify(text);
-      if (quoted.size >= 4096) quoted.clear();
-      quoted.set(text, value);
-    }
-    return value;
-  };
+  const json = (text: string) => remember(quoted, text, () => JSON.stringify(text), 4096);
   const end = `,${JSON.stringify(pinoLogger[symbols.messageKeySym] ?? 'msg')}:${JSON.stringify(REQUEST_MESSAGE)}}\n`;
   // The fields of `fields`, in its order, written straight into the line.
   const line = (
@@ -188,11 +181,10 @@ const REMEMBERED_DOMAINS = 1024;
 function loggedDomain(user: string | undefined): string | undefined {
   const domain = userDomain(user);
   if (domain === undefined) return undefined;
-  let logged = checkedDomains.get(domain);
-  if (logged === undefined) {
-    logged = toAsciiDomain(domain) ?? 'invalid';
-    if (checkedDomains.size >= REMEMBERED_DOMAINS) checkedDomains.clear();
-    checkedDomains.set(domain, logged);
-  }
-  return logged;
+  return remember(
+    checkedDomains,
+    domain,
+    () => toAsciiDomain(domain) ?? 'invalid',
+    REMEMBERED_DOMAINS,
+  );
 }

@@ -1,5 +1,6 @@
 // Whose X-Forwarded-* headers to believe, as the function Fastify's trustProxy takes.
 import proxyAddr from '@fastify/proxy-addr';
+import { remember } from '../remember.js';
 
 export type TrustProxy = boolean | number | readonly string[];
 
@@ -19,15 +20,7 @@ export function trustFunction(
   if (typeof trust === 'number') return (_address, hop) => hop < trust;
   const matches = proxyAddr.compile([...trust]);
   const remembered = new Map<string, boolean>();
-  return (address, hop) => {
-    let trusted = remembered.get(address);
-    if (trusted === undefined) {
-      trusted = matches(address, hop);
-      if (remembered.size >= REMEMBERED) remembered.clear();
-      remembered.set(address, trusted);
-    }
-    return trusted;
-  };
+  return (address, hop) => remember(remembered, address, () => matches(address, hop), REMEMBERED);
 }
 
 /** The header values a request's client address and host are read from. */
