@@ -106,7 +106,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   const state = { table: compileConfig(options.config, headers) };
   const fixed = fixedResponses(headers);
   const limits = { ...DEFAULT_LIMITS, ...options.limits };
-  const trust = options.trustProxy ?? false;
+  // One trust function (and its remembered answers) for Fastify, the client address and the host.
+  const trust = trustFunction(options.trustProxy ?? false);
   const ids = requestIds();
   const headersTimeout = Math.min(limits.headersTimeoutMs, limits.requestTimeoutMs);
   const tls = options.https
@@ -135,9 +136,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
         connectionsCheckingInterval: Math.min(1000, limits.headersTimeoutMs),
       };
       const server = tls ? createSecureServer({ ...http, ...tls }) : createServer(http);
-      // No socket timeout (Node re-arms it on every read and write): a connection that makes
-      // no progress is closed by connections.ts, once a second, instead.
-      server.setTimeout(0);
+      // No socket timeout (Node's default; Fastify's connectionTimeout set one, re-armed on every
+      // read and write): a connection that makes no progress is closed by connections.ts instead.
       dispatch = (req, res) => {
         if (!hot(req, res)) handler(req, res);
       };
@@ -154,7 +154,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     // While shutting down, a request on a connection already open gets its normal answer (with
     // Connection: close, below), not a 503: the service can still answer it.
     return503OnClosing: false,
-    trustProxy: trustFunction(trust),
+    trustProxy: trust,
     routerOptions: {
       // The discovery route reads its two parameters itself (discovery/query.ts); nothing else
       // takes a query, so Fastify is spared parsing one on every request.
@@ -206,14 +206,16 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     metrics?.request(decision.tenant, decision.outcome, status, ms / 1000);
     log?.(id ?? ids(), decision, method, status, ms);
   };
+  const clientAddress = clientAddressOf(trust);
+  const requestHost = requestHostOf(trust);
   const hotWith = (writer: AnswerWriter) =>
     hotPath({
       state,
       connections,
       maxUrlLength: limits.maxUrlLength,
       limiter,
-      clientAddress: clientAddressOf(trust),
-      requestHost: requestHostOf(trust),
+      clientAddress,
+      requestHost,
       respond: (res, decision, method, startedAt) =>
         respond(res, decision, method, performance.now() - startedAt, undefined, writer),
     });

@@ -4,6 +4,9 @@ import { remember } from '../remember.js';
 
 export type TrustProxy = boolean | number | readonly string[];
 
+/** Whom to believe, as trustFunction makes it: Fastify's, the client address's and the host's. */
+export type Trust = boolean | ((address: string, hop: number) => boolean);
+
 /** Trust decisions remembered per address; the cache is emptied when it reaches this size. */
 const REMEMBERED = 1024;
 
@@ -13,9 +16,7 @@ const REMEMBERED = 1024;
  * Addresses and CIDRs: Fastify's own matcher (@fastify/proxy-addr), its answer remembered per
  * address, so that the proxy's address is not parsed again on every request.
  */
-export function trustFunction(
-  trust: TrustProxy,
-): boolean | ((address: string, hop: number) => boolean) {
+export function trustFunction(trust: TrustProxy): Trust {
   if (typeof trust === 'boolean') return trust;
   if (typeof trust === 'number') return (_address, hop) => hop < trust;
   const matches = proxyAddr.compile([...trust]);
@@ -38,9 +39,8 @@ export interface ForwardedRequest {
  * comma is trimmed as a whole. test/http/trust.test.ts checks the two agree on generated headers.
  */
 export function clientAddressOf(
-  trust: TrustProxy,
+  believes: Trust,
 ): (request: ForwardedRequest) => string | undefined {
-  const believes = trustFunction(trust);
   if (believes === false) return (request) => request.socket.remoteAddress;
   const trusted = believes === true ? () => true : believes;
   return (request) => {
@@ -77,10 +77,7 @@ const isBlankOrComma = (code: number) => code === 32 || code === 9 || code === 4
  * The host a request names, as Fastify's `request.host` reads it: the last X-Forwarded-Host entry
  * when the peer is a trusted proxy (hop 0), else the Host header.
  */
-export function requestHostOf(
-  trust: TrustProxy,
-): (request: ForwardedRequest) => string | undefined {
-  const believes = trustFunction(trust);
+export function requestHostOf(believes: Trust): (request: ForwardedRequest) => string | undefined {
   return (request) => {
     const forwarded = request.headers['x-forwarded-host'];
     if (
