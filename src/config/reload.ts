@@ -90,8 +90,10 @@ export function reloadInWorker(
       finish();
       void worker.terminate();
     };
-    // Node hands over every message that has arrived in one go; they are taken one per turn of
-    // the event loop instead, so that requests are answered between parts.
+    // Node hands over every message that has arrived in one go, and the worker's answer to
+    // "next" can arrive while it still does: each message is taken on its own turn of the event
+    // loop (setImmediate), so that requests are answered between parts. (Taking them in the
+    // message handler itself doubled the longest stall: docs/PERFORMANCE.md.)
     const queue: WireMessage[] = [];
     let exitCode: number | undefined;
     const stopped = () =>
