@@ -73,6 +73,7 @@ export async function startServer(env: Env, options: ServeOptions = {}): Promise
       keepAliveTimeoutMs: env.KEEP_ALIVE_TIMEOUT_MS,
       maxUrlLength: env.MAX_URL_LENGTH,
       rateLimitPerMinute: env.RATE_LIMIT_PER_MINUTE,
+      rateLimitIpv6Prefix: env.RATE_LIMIT_IPV6_PREFIX,
     },
   });
   // Read, validated and compiled (buildApp compiles the routing table).

@@ -1,6 +1,7 @@
 // Server settings from the environment: one schema, parsed once by server.ts.
 import { isIP } from 'node:net';
 import { z } from 'zod';
+import { DEFAULT_IPV6_PREFIX } from '../address.js';
 import { formatPath } from './json-positions.js';
 
 const port = z.coerce
@@ -117,6 +118,13 @@ export const envSchema = z
     MAX_URL_LENGTH: count(8192, 256),
     /** Per client address; 0 turns the limit off. */
     RATE_LIMIT_PER_MINUTE: count(6000, 0),
+    /** IPv6 clients sharing this many leading bits count as one client (a /64 by default). */
+    RATE_LIMIT_IPV6_PREFIX: z.coerce
+      .number({ error: 'must be a whole number from 32 to 128' })
+      .int({ error: 'must be a whole number from 32 to 128' })
+      .min(32, { error: 'must be a whole number from 32 to 128' })
+      .max(128, { error: 'must be a whole number from 32 to 128' })
+      .default(DEFAULT_IPV6_PREFIX),
     /** Watch the config, users files and TLS files, and reload on change (SIGHUP always reloads). */
     WATCH_CONFIG: z
       .enum(['true', 'false'], { error: 'must be true or false' })

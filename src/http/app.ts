@@ -8,6 +8,7 @@ import Fastify, {
   LogController,
 } from 'fastify';
 import injectRequest from 'light-my-request';
+import { DEFAULT_IPV6_PREFIX } from '../address.js';
 import { compileConfig, type TableBuilder, tableBuilder } from '../config/compile.js';
 import type { Config } from '../config/load.js';
 import type { Decision } from '../discovery/decide.js';
@@ -62,8 +63,10 @@ export interface Limits {
   readonly maxUrlLength: number;
   /** Requests per client address per minute; 0 turns the limit off. */
   readonly rateLimitPerMinute: number;
-  /** Addresses the limit counts one by one per minute; the rest share one budget. */
+  /** Clients the limit counts one by one per minute; the rest are estimated (ops/rate-limit.ts). */
   readonly rateLimitClients: number;
+  /** IPv6 clients are counted by this many leading bits of their address. */
+  readonly rateLimitIpv6Prefix: number;
 }
 
 export const DEFAULT_LIMITS: Limits = {
@@ -76,6 +79,7 @@ export const DEFAULT_LIMITS: Limits = {
   // when TRUST_PROXY is not set, stays far below it; a flood from one address does not.
   rateLimitPerMinute: 6000,
   rateLimitClients: MAX_CLIENTS,
+  rateLimitIpv6Prefix: DEFAULT_IPV6_PREFIX,
 };
 
 declare module 'fastify' {
@@ -174,7 +178,11 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
 
   const limiter =
     limits.rateLimitPerMinute > 0
-      ? createRateLimiter(limits.rateLimitPerMinute, limits.rateLimitClients)
+      ? createRateLimiter({
+          perMinute: limits.rateLimitPerMinute,
+          maxClients: limits.rateLimitClients,
+          ipv6Prefix: limits.rateLimitIpv6Prefix,
+        })
       : undefined;
   const tooLong = fixed.clientError(414);
   const withBody = fixed.clientError(413);

@@ -314,7 +314,7 @@ export function statusRoutes(
     options.token === undefined
       ? undefined
       : createHmac('sha256', options.token).update('mdm-discovery admin cookie').digest('hex');
-  const explainLimiter = createRateLimiter(120);
+  const explainLimiter = createRateLimiter({ perMinute: 120 });
   const snapshots: { at: number; totals: Record<string, number> }[] = [];
   const snap = setInterval(() => {
     void source.requestsByOutcome().then((totals) => {

@@ -18,6 +18,7 @@ describe('parseEnv', () => {
       KEEP_ALIVE_TIMEOUT_MS: 5_000,
       MAX_URL_LENGTH: 8192,
       RATE_LIMIT_PER_MINUTE: 6000,
+      RATE_LIMIT_IPV6_PREFIX: 64,
       WATCH_CONFIG: true,
       RELOAD_DEBOUNCE_MS: 300,
       WATCH_INTERVAL: 0,
@@ -72,6 +73,16 @@ describe('parseEnv', () => {
       'TLS_KEY_FILE: is required with the other TLS_*_FILE: set both to serve HTTPS, or neither',
     );
     expect(parseEnv({ ADMIN_PORT: 'off' }).ADMIN_PORT).toBe('off');
+  });
+
+  it('reads the IPv6 prefix the rate limit counts by, from 32 to 128 bits', () => {
+    expect(parseEnv({ RATE_LIMIT_IPV6_PREFIX: '48' }).RATE_LIMIT_IPV6_PREFIX).toBe(48);
+    expect(parseEnv({ RATE_LIMIT_IPV6_PREFIX: '128' }).RATE_LIMIT_IPV6_PREFIX).toBe(128);
+    for (const bad of ['16', '129', '64.5', '/64']) {
+      expect(() => parseEnv({ RATE_LIMIT_IPV6_PREFIX: bad })).toThrow(
+        `invalid environment: RATE_LIMIT_IPV6_PREFIX="${bad}": must be a whole number from 32 to 128`,
+      );
+    }
   });
 
   it('names each bad variable and the fix, without echoing a secret', () => {

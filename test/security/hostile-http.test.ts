@@ -4,10 +4,12 @@ import { writeFile } from 'node:fs/promises';
 import { connect as connectTcp } from 'node:net';
 import { tmpdir } from 'node:os';
 import { connect as connectTls } from 'node:tls';
+import type { FastifyInstance } from 'fastify';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { appWith, PRESETS, WELL_KNOWN } from '../helpers/app.js';
 import { makePki, type Pki } from '../helpers/pki.js';
+import { raw } from '../helpers/raw.js';
 import { startCaptured, startHttps as startHttpsServer } from '../helpers/server.js';
 
 const HIDDEN = {
@@ -32,19 +34,6 @@ const HIDDEN = {
 function shape(res: { statusCode: number; headers: Record<string, unknown>; body: string }) {
   const { date: _date, ...headers } = res.headers;
   return { status: res.statusCode, headers, body: res.body };
-}
-
-/** Sends raw bytes on a new connection and returns everything the server wrote back. */
-function raw(port: number, bytes: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const socket = connectTcp(port, '127.0.0.1', () => socket.end(bytes));
-    let data = '';
-    socket.on('data', (chunk) => {
-      data += chunk;
-    });
-    socket.on('close', () => resolve(data));
-    socket.on('error', reject);
-  });
 }
 
 describe('a hidden tenant (its own action notFound)', () => {
@@ -134,28 +123,74 @@ describe('request targets and Host headers on a real socket', () => {
 });
 
 describe('the rate limit at its capacity', () => {
-  it('makes every address past the table share one budget, not get none', async () => {
+  const askFrom = (app: FastifyInstance) => async (client: string) =>
+    (
+      await app.inject({
+        url: WELL_KNOWN,
+        headers: { host: 'contoso.example', 'x-forwarded-for': client },
+      })
+    ).statusCode;
+
+  it('estimates every address past the table, so a flood does not lock out a new device', async () => {
     const app = await appWith(undefined, {
       trustProxy: 1,
       limits: { rateLimitPerMinute: 2, rateLimitClients: 3 },
     });
     try {
-      const ask = async (client: string) =>
-        (
-          await app.inject({
-            url: WELL_KNOWN,
-            headers: { host: 'contoso.example', 'x-forwarded-for': client },
-          })
-        ).statusCode;
+      const ask = askFrom(app);
       // Three addresses fill the table; each keeps its own budget of two.
       for (const client of ['192.0.2.1', '192.0.2.2', '192.0.2.3']) {
         expect([await ask(client), await ask(client), await ask(client)]).toEqual([200, 200, 429]);
       }
-      // Every further address, however many, draws on one shared budget of two.
-      const overflow = [];
-      for (let i = 10; i < 60; i++) overflow.push(await ask(`198.51.100.${i}`));
-      expect(overflow.filter((s) => s === 200)).toHaveLength(2);
-      expect(overflow.filter((s) => s === 429)).toHaveLength(48);
+      // A flood of 2,000 further addresses, each within its own budget, is served...
+      const flood = [];
+      for (let i = 0; i < 2000; i++) flood.push(await ask(`198.51.${i >> 8}.${i & 255}`));
+      expect(flood.filter((s) => s !== 200)).toEqual([]);
+      // ...and does not cost a device asking for the first time its answer, nor its budget.
+      expect([await ask('203.0.113.9'), await ask('203.0.113.9')]).toEqual([200, 200]);
+      // An address past the table that floods is still refused past its budget.
+      expect([
+        await ask('203.0.113.7'),
+        await ask('203.0.113.7'),
+        await ask('203.0.113.7'),
+      ]).toEqual([200, 200, 429]);
+    } finally {
+      await app.close();
+    }
+  });
+
+  it('counts an IPv6 /64 as one client, and IPv4-mapped addresses one by one', async () => {
+    const app = await appWith(undefined, { trustProxy: 1, limits: { rateLimitPerMinute: 3 } });
+    try {
+      const ask = askFrom(app);
+      // One host's /64: however many addresses it uses, three answers in all.
+      const sixtyFour = [];
+      for (let i = 1; i <= 50; i++)
+        sixtyFour.push(await ask(`2001:db8:1:2:${i.toString(16)}::${i}`));
+      expect(sixtyFour.filter((s) => s === 200)).toHaveLength(3);
+      expect(await ask('2001:0db8:0001:0002:ffff:ffff:ffff:ffff')).toBe(429);
+      // The next /64 and a device on IPv4 (plain or mapped) are their own clients.
+      expect(await ask('2001:db8:1:3::1')).toBe(200);
+      expect(await ask('::ffff:192.0.2.10')).toBe(200);
+      expect(await ask('::ffff:192.0.2.11')).toBe(200);
+      expect(await ask('192.0.2.10')).toBe(200);
+    } finally {
+      await app.close();
+    }
+  });
+
+  it('takes the prefix from the settings: /128 counts each address', async () => {
+    const app = await appWith(undefined, {
+      trustProxy: 1,
+      limits: { rateLimitPerMinute: 1, rateLimitIpv6Prefix: 128 },
+    });
+    try {
+      const ask = askFrom(app);
+      expect([
+        await ask('2001:db8::1'),
+        await ask('2001:db8::2'),
+        await ask('2001:db8::1'),
+      ]).toEqual([200, 200, 429]);
     } finally {
       await app.close();
     }
