@@ -169,7 +169,10 @@ export async function startServer(env: Env, options: ServeOptions = {}): Promise
       return ok;
     } catch (error) {
       metrics.reloadFailed();
-      const errors = error instanceof ConfigError ? problemLines(error.problems) : [String(error)];
+      const errors =
+        error instanceof ConfigError
+          ? problemLines(error.problems)
+          : [error instanceof Error ? error.message : String(error)];
       if (error instanceof ConfigError) {
         for (const line of errors) logger.error(line);
       } else {

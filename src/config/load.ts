@@ -11,6 +11,7 @@ import {
   FileReadError,
   MAX_CONFIG_BYTES,
   MAX_USERS_FILE_BYTES,
+  ReadBudget,
   readRegularFile,
 } from './read-file.js';
 
@@ -31,16 +32,23 @@ export interface LoadOptions {
 
 /** Reads a config file, or every `*.json` file of a directory (sorted; hidden entries skipped). */
 export async function loadConfig(path: string, options: LoadOptions = {}): Promise<Config> {
-  const documents = await readConfigDocuments(path);
+  // One budget for every file this load reads (MAX_CONFIG_TOTAL_BYTES).
+  const budget = new ReadBudget();
+  const documents = await readConfigDocuments(path, budget);
   const digest = createHash('sha256');
   for (const d of documents) digest.update(d.file).update('\0').update(d.text).update('\0');
   const { previous } = options;
-  if (previous?.digest !== undefined && unchanged(digest.copy(), previous)) return previous;
+  if (
+    previous?.digest !== undefined &&
+    unchanged(digest.copy(), previous, new ReadBudget(budget.used))
+  ) {
+    return previous;
+  }
   const root = documents.length === 1 && documents[0]?.path === path ? dirname(path) : path;
   const config = parseConfig(documents, {
     usersFileRoots: [root, ...(options.usersFileRoots ?? [])],
     readText: (file) => {
-      const text = readRegularFile(file, MAX_USERS_FILE_BYTES);
+      const text = readRegularFile(file, MAX_USERS_FILE_BYTES, budget);
       digest.update(file).update('\0').update(text).update('\0');
       return text;
     },
@@ -54,10 +62,15 @@ export async function loadConfig(path: string, options: LoadOptions = {}): Promi
  * ConfigMap update that changes nothing, then costs a read and a hash, not a parse of millions of
  * lines.
  */
-function unchanged(digest: ReturnType<typeof createHash>, previous: Config): boolean {
+function unchanged(
+  digest: ReturnType<typeof createHash>,
+  previous: Config,
+  budget: ReadBudget,
+): boolean {
   try {
     for (const file of previous.userLists.keys()) {
-      digest.update(file).update('\0').update(readRegularFile(file, MAX_USERS_FILE_BYTES));
+      const text = readRegularFile(file, MAX_USERS_FILE_BYTES, budget);
+      digest.update(file).update('\0').update(text);
       digest.update('\0');
     }
   } catch {
@@ -70,7 +83,10 @@ function unchanged(digest: ReturnType<typeof createHash>, previous: Config): boo
  * Synchronous, like the reads: a reload has no step that can wait for ever (a FIFO, a stalled
  * network mount's pending callback) and hold up the next reload or the shutdown.
  */
-export async function readConfigDocuments(path: string): Promise<ConfigDocument[]> {
+export async function readConfigDocuments(
+  path: string,
+  budget = new ReadBudget(),
+): Promise<ConfigDocument[]> {
   const display = displayPath(path);
   let info: Stats;
   try {
@@ -78,7 +94,9 @@ export async function readConfigDocuments(path: string): Promise<ConfigDocument[
   } catch (error) {
     throw fileError(display, error);
   }
-  if (!info.isDirectory()) return [{ file: display, path, text: readText(path, display) }];
+  if (!info.isDirectory()) {
+    return [{ file: display, path, text: readText(path, display, budget) }];
+  }
   // Hidden entries are skipped: a Kubernetes ConfigMap volume keeps its real files under ..data.
   let entries: string[];
   try {
@@ -102,13 +120,13 @@ export async function readConfigDocuments(path: string): Promise<ConfigDocument[
   return names.map((name) => ({
     file: join(display, name),
     path: join(path, name),
-    text: readText(join(path, name), join(display, name)),
+    text: readText(join(path, name), join(display, name), budget),
   }));
 }
 
-function readText(path: string, display: string): string {
+function readText(path: string, display: string, budget: ReadBudget): string {
   try {
-    return readRegularFile(path, MAX_CONFIG_BYTES);
+    return readRegularFile(path, MAX_CONFIG_BYTES, budget);
   } catch (error) {
     throw fileError(display, error);
   }

@@ -6,6 +6,22 @@ import { relative } from 'node:path';
 export const MAX_CONFIG_BYTES = 64 * 1024 * 1024;
 /** A users file larger than this is refused: about two million addresses. */
 export const MAX_USERS_FILE_BYTES = 64 * 1024 * 1024;
+/**
+ * Everything one load reads, the config's JSON files and its users files together, is refused past
+ * this: a directory has no limit of its own on how many files it holds, and a reload must fit in
+ * the reload worker's memory (config/reload.ts).
+ */
+export const MAX_CONFIG_TOTAL_BYTES = 128 * 1024 * 1024;
+
+/** What one load has read so far, held against MAX_CONFIG_TOTAL_BYTES. */
+export class ReadBudget {
+  constructor(
+    public used = 0,
+    readonly limit = MAX_CONFIG_TOTAL_BYTES,
+  ) {}
+}
+
+const mib = (bytes: number) => `${Math.round((bytes / 1024 / 1024) * 10) / 10} MiB`;
 
 /**
  * O_NONBLOCK: opening a FIFO for reading would otherwise wait for a writer, freezing the reload
@@ -27,7 +43,16 @@ export class FileReadError extends Error {
  * device in; at most `maxBytes` are read, whatever the size says (files in /proc report 0).
  * Synchronous: a capped read of a regular file is short, and loading stays all-or-nothing.
  */
-export function readRegularFile(path: string, maxBytes: number): string {
+export function readRegularFile(path: string, maxBytes: number, budget?: ReadBudget): string {
+  // The budget's rest, where it is the tighter bound, words the refusal.
+  const left = budget === undefined ? Infinity : budget.limit - budget.used;
+  const cap = Math.min(maxBytes, left);
+  const refusal = () =>
+    cap < maxBytes && budget !== undefined
+      ? new FileReadError(
+          `brings the config past ${mib(budget.limit)} in all (its JSON and users files together; ${mib(budget.used)} were read before it); split the tenants across instances or shorten the users files`,
+        )
+      : tooLarge(maxBytes);
   let fd: number;
   try {
     fd = openSync(path, OPEN_FLAGS);
@@ -35,17 +60,20 @@ export function readRegularFile(path: string, maxBytes: number): string {
     throw errnoError(error);
   }
   try {
-    checkKind(fstatSync(fd), maxBytes);
+    const stats = fstatSync(fd);
+    checkKind(stats);
+    if (stats.size > cap) throw refusal();
     const chunks: Buffer[] = [];
     let total = 0;
     for (;;) {
-      const chunk = Buffer.allocUnsafe(Math.min(1024 * 1024, maxBytes + 1 - total));
+      const chunk = Buffer.allocUnsafe(Math.min(1024 * 1024, cap + 1 - total));
       const bytesRead = readSync(fd, chunk, 0, chunk.length, null);
       if (bytesRead === 0) break;
       chunks.push(chunk.subarray(0, bytesRead));
       total += bytesRead;
-      if (total > maxBytes) throw tooLarge(maxBytes);
+      if (total > cap) throw refusal();
     }
+    if (budget !== undefined) budget.used += total;
     return Buffer.concat(chunks, total).toString('utf8');
   } catch (error) {
     throw error instanceof FileReadError ? error : errnoError(error);
@@ -54,7 +82,7 @@ export function readRegularFile(path: string, maxBytes: number): string {
   }
 }
 
-function checkKind(stats: Stats, maxBytes: number): void {
+function checkKind(stats: Stats): void {
   if (!stats.isFile()) {
     const kind = stats.isDirectory()
       ? 'a directory'
@@ -67,11 +95,10 @@ function checkKind(stats: Stats, maxBytes: number): void {
             : 'not a regular file';
     throw new FileReadError(`is ${kind}; give a regular file`);
   }
-  if (stats.size > maxBytes) throw tooLarge(maxBytes);
 }
 
 function tooLarge(maxBytes: number): FileReadError {
-  return new FileReadError(`is larger than ${maxBytes / 1024 / 1024} MiB; split it or shorten it`);
+  return new FileReadError(`is larger than ${mib(maxBytes)}; split it or shorten it`);
 }
 
 function errnoError(error: unknown): FileReadError {

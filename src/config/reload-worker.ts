@@ -12,6 +12,8 @@ const TENANTS_PER_PART = 500;
 const USERS_PER_PART = 5000;
 
 const request = workerData as ReloadRequest;
+/** The messages that end a reload. */
+const FINAL = new Set<WireMessage['kind']>(['unchanged', 'done', 'refused', 'failed']);
 // One message at a time, each sent when the serving thread asks for the next: Node reads
 // (deserialises) every message that has arrived in one go, which for a whole config would hold
 // the serving thread as long as reading it in one piece.
@@ -25,13 +27,18 @@ const send = () => {
   }
   asked = false;
   parentPort?.postMessage(message);
-  if (message.kind !== 'users' && message.kind !== 'part') parentPort?.close();
+  // The last message: the port closes, and the worker ends.
+  if (FINAL.has(message.kind)) parentPort?.close();
 };
 parentPort?.on('message', send);
 const post = (message: WireMessage) => {
   outbox.push(message);
   if (asked) send();
 };
+
+// The worker's code has loaded: from here on, a failure is this reload failing, never a reason to
+// load the same config on the serving thread (config/reload.ts).
+post({ kind: 'started' });
 
 try {
   // What loadConfig needs of the config being served to tell that nothing changed.

@@ -1,4 +1,5 @@
 // A reload read and validated in a worker thread, and received and compiled here in parts between requests.
+import { getHeapStatistics } from 'node:v8';
 import { Worker } from 'node:worker_threads';
 import type { RoutingTable } from '../discovery/table.js';
 import type { TableBuilder } from './compile.js';
@@ -22,6 +23,7 @@ export interface WireTenant extends Omit<SourcedTenant, 'action' | 'rules'> {
 
 /** The worker's messages, in the order it sends them. */
 export type WireMessage =
+  | { readonly kind: 'started' }
   | { readonly kind: 'unchanged' }
   | { readonly kind: 'users'; readonly file: string; readonly users: readonly string[] }
   | {
@@ -46,34 +48,60 @@ export class WorkerUnavailable extends Error {
 }
 
 /**
+ * The worker started and then failed (out of memory, an uncaught error, an exit): the reload is
+ * refused. Never a reason to load the same config on the serving thread, where the same failure
+ * would take the process down.
+ */
+export class ReloadWorkerFailed extends Error {
+  readonly code = 'MDM_RELOAD_WORKER_FAILED';
+}
+
+/**
+ * The reload worker's heap: half the serving thread's, so that a config too large to load fails
+ * in the worker, which is ended, and leaves the serving thread the memory it serves with. (A
+ * --max-old-space-size flag is V8's for every thread of the process and overrides this.)
+ */
+export function workerHeapMb(): number {
+  return Math.max(64, Math.floor(getHeapStatistics().heap_size_limit / 2 / 1024 / 1024));
+}
+
+const resourceLimits = () => ({ maxOldGenerationSizeMb: workerHeapMb() });
+
+/**
  * The worker: the built file next to this one, or, when running from the TypeScript sources (the
  * tests), the source file through tsx's loader, registered inside the worker.
  */
 function startWorker(request: ReloadRequest): Worker {
   if (!import.meta.url.endsWith('.ts')) {
-    return new Worker(new URL('./reload-worker.js', import.meta.url), { workerData: request });
+    return new Worker(new URL('./reload-worker.js', import.meta.url), {
+      workerData: request,
+      resourceLimits: resourceLimits(),
+    });
   }
   const source = new URL('./reload-worker.ts', import.meta.url).href;
   const boot = `import('tsx/esm/api').then((tsx) => { tsx.register(); return import(${JSON.stringify(source)}); });`;
-  return new Worker(boot, { eval: true, workerData: request });
+  return new Worker(boot, { eval: true, workerData: request, resourceLimits: resourceLimits() });
 }
 
 /**
  * Reads, validates and compiles the config at `path` without holding the serving thread: a
  * worker thread reads and validates it (the part that takes time: about a second for 100,000
- * tenants) and sends it in parts of 1,000 tenants, each received and compiled here as its own
+ * tenants) and sends it in parts of 500 tenants, each received and compiled here as its own
  * task, so that requests are answered between parts. The table is swapped in by the caller, in
  * one assignment. Resolves to "unchanged" when no byte of any file changed; rejects with
- * ConfigError for an invalid config, like loadConfig.
+ * ConfigError for an invalid config, like loadConfig; with WorkerUnavailable when no worker could
+ * start (`start` throws, or the worker ends before its code has loaded); with ReloadWorkerFailed
+ * when it started and then ran out of memory, failed or stopped. `start` is for tests.
  */
 export function reloadInWorker(
   request: ReloadRequest,
   builder: (userLists: Config['userLists']) => TableBuilder,
+  start: (request: ReloadRequest) => Worker = startWorker,
 ): Promise<{ config: Config; table: RoutingTable } | 'unchanged'> {
   return new Promise((resolve, reject) => {
     let worker: Worker;
     try {
-      worker = startWorker(request);
+      worker = start(request);
     } catch (error) {
       reject(new WorkerUnavailable(String(error)));
       return;
@@ -96,8 +124,17 @@ export function reloadInWorker(
     // message handler itself doubled the longest stall: docs/PERFORMANCE.md.)
     const queue: WireMessage[] = [];
     let exitCode: number | undefined;
-    const stopped = () =>
-      settle(() => reject(new Error(`the reload worker stopped (exit code ${exitCode})`)));
+    // Set by the worker's first message: its code loaded, so it could be started.
+    let started = false;
+    const failed = (why: string) =>
+      settle(() =>
+        reject(
+          started
+            ? new ReloadWorkerFailed(`the reload worker ${why}`)
+            : new WorkerUnavailable(`the reload worker could not start: it ${why}`),
+        ),
+      );
+    const stopped = () => failed(`stopped (exit code ${exitCode})`);
     const next = () => {
       const message = queue.shift();
       if (message === undefined || settled) return;
@@ -115,6 +152,9 @@ export function reloadInWorker(
     });
     const receive = (message: WireMessage) => {
       switch (message.kind) {
+        case 'started':
+          started = true;
+          return;
         case 'unchanged':
           return settle(() => resolve('unchanged'));
         case 'users': {
@@ -159,7 +199,16 @@ export function reloadInWorker(
           return settle(() => reject(new Error(message.message)));
       }
     };
-    worker.on('error', (error) => settle(() => reject(new WorkerUnavailable(String(error)))));
+    worker.on('error', (error: Error & { code?: string }) => {
+      // Out of memory is the config's size, whenever it happens: never loaded here instead.
+      if (error.code === 'ERR_WORKER_OUT_OF_MEMORY') {
+        started = true;
+        return failed(
+          'ran out of memory: the config is too large to load; shorten it, or give the process more memory (NODE_OPTIONS=--max-old-space-size=…)',
+        );
+      }
+      failed(`failed (${String(error)})`);
+    });
     // Its messages may still be waiting in the queue when it exits.
     worker.on('exit', (code) => {
       exitCode = code;

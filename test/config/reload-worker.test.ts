@@ -1,13 +1,21 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { getHeapStatistics } from 'node:v8';
+import { Worker } from 'node:worker_threads';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { compileConfig, tableBuilder } from '../../src/config/compile.js';
 import { loadConfig } from '../../src/config/load.js';
 import { ConfigError } from '../../src/config/problems.js';
-import { reloadInWorker } from '../../src/config/reload.js';
+import {
+  ReloadWorkerFailed,
+  reloadInWorker,
+  WorkerUnavailable,
+  workerHeapMb,
+} from '../../src/config/reload.js';
 import { decide } from '../../src/discovery/decide.js';
 import { deviceQuery } from '../../src/discovery/query.js';
+import { securityHeaders } from '../../src/http/security-headers.js';
 
 const GUID = '6f0c8a5e-6f2b-4c61-9a0e-2b1f5c3d4e7a';
 let dir: string;
@@ -96,5 +104,69 @@ describe('reloads in a worker thread (config/reload.ts)', () => {
     const expected = await loadConfig(path).catch((e) => e);
     expect(refused).toBeInstanceOf(ConfigError);
     expect((refused as ConfigError).problems).toStrictEqual((expected as ConfigError).problems);
+  });
+});
+
+describe('a reload worker that fails', () => {
+  const builder = () => tableBuilder(new Map(), securityHeaders());
+  /** A worker running `code` (CommonJS, eval'd) instead of the reload worker. */
+  const fake = (code: string) => () =>
+    new Worker(`const { parentPort } = require('node:worker_threads');\n${code}`, { eval: true });
+  const started = "parentPort.postMessage({ kind: 'started' });";
+
+  it.each([
+    [
+      'a worker that cannot be made',
+      () => () => {
+        throw new Error('ERR_WORKER_INIT_FAILED');
+      },
+    ],
+    ['code that fails to load', () => fake("throw new Error('cannot find module tsx');")],
+    ['a worker that ends before its code ran', () => fake('process.exit(0);')],
+  ])('is unavailable (load on the serving thread instead) for %s', async (_what, make) => {
+    await expect(reloadInWorker({ path: dir }, builder, make())).rejects.toBeInstanceOf(
+      WorkerUnavailable,
+    );
+  });
+
+  it.each([
+    [
+      'throws after it started',
+      `${started} setTimeout(() => { throw new Error('a bug'); }, 10);`,
+      /failed \(Error: a bug\)/,
+    ],
+    [
+      'exits after it started',
+      `${started} setTimeout(() => process.exit(3), 10);`,
+      /stopped \(exit code 3\)/,
+    ],
+    [
+      'sends that it failed',
+      `${started} parentPort.once('message', () => parentPort.postMessage({ kind: 'failed', message: 'EIO' }));`,
+      /^EIO$/,
+    ],
+  ])(
+    'refuses the reload, never loading it again, when the worker %s',
+    async (_what, code, message) => {
+      const failure = reloadInWorker({ path: dir }, builder, fake(code));
+      await expect(failure).rejects.not.toBeInstanceOf(WorkerUnavailable);
+      await expect(failure).rejects.toThrow(message);
+    },
+  );
+
+  it('refuses the reload when the worker runs out of memory, even before it started', async () => {
+    const hog = new Worker('const a = []; for (;;) a.push(new Array(1e5).fill(1));', {
+      eval: true,
+      resourceLimits: { maxOldGenerationSizeMb: 16 },
+    });
+    const failure = reloadInWorker({ path: dir }, builder, () => hog);
+    await expect(failure).rejects.toBeInstanceOf(ReloadWorkerFailed);
+    await expect(failure).rejects.toThrow(/ran out of memory: the config is too large to load/);
+  });
+
+  it("gives the worker half the serving thread's heap", () => {
+    expect(workerHeapMb()).toBe(
+      Math.max(64, Math.floor(getHeapStatistics().heap_size_limit / 2 / 1024 / 1024)),
+    );
   });
 });

@@ -8,6 +8,7 @@ import {
   mkdtempSync,
   rmSync,
   symlinkSync,
+  truncateSync,
   unlinkSync,
   writeFileSync,
 } from 'node:fs';
@@ -60,7 +61,12 @@ afterEach(async () => {
 });
 
 /** `mdm-discovery serve` in a child process; as nobody when the tests run as root (see EACCES). */
-async function serve(config: string, env: Record<string, string> = {}, asNobody = false) {
+async function serve(
+  config: string,
+  env: Record<string, string> = {},
+  asNobody = false,
+  nodeArgs: string[] = [],
+) {
   const user = asNobody && process.getuid?.() === 0 ? { uid: 65534, gid: 65534 } : {};
   child = startCli(
     ['serve', '--config', config],
@@ -74,7 +80,7 @@ async function serve(config: string, env: Record<string, string> = {}, asNobody 
       ...env,
     },
     undefined,
-    user,
+    { ...user, nodeArgs },
   );
   child.stdout?.on('data', (d: Buffer) => {
     out += d.toString();
@@ -86,6 +92,12 @@ async function serve(config: string, env: Record<string, string> = {}, asNobody 
   // Signal handlers are in place once the start-up line is out (a SIGHUP before would end it).
   await eventually(() => out.includes('"msg":"config loaded"'), 'the start-up line');
   return url;
+}
+
+/** The admin listener's URL, from the start-up line. */
+function adminUrl(): string {
+  const line = out.split('\n').find((l) => l.includes('"msg":"config loaded"')) ?? '{}';
+  return (JSON.parse(line) as { admin: string }).admin;
 }
 
 async function ask(url: string) {
@@ -327,4 +339,81 @@ describe('work a reload does not need', () => {
       await server.close();
     }
   }, 60_000);
+});
+
+/** A config of `count` Intune tenants (about 160 bytes each), as one JSON text. */
+function manyTenants(count: number): string {
+  const tenants = [];
+  for (let i = 0; i < count; i++) {
+    tenants.push({
+      name: `t${i}`,
+      domains: [`d${i}.example`, `*.d${i}.example`],
+      enroll: {
+        intune: {
+          cloud: 'commercial',
+          tenantId: `6f0c8a5e-6f2b-4c61-9a0e-${String(i).padStart(12, '0')}`,
+        },
+      },
+    });
+  }
+  return JSON.stringify({ tenants });
+}
+
+describe('a reload too large for the reload worker', () => {
+  it('is refused when the worker runs out of memory: the old config serves, a later good one loads', async () => {
+    const folder = join(dir, 'conf.d');
+    mkdirSync(folder);
+    writeFileSync(join(folder, 'a.json'), tenant(GOOD));
+    // A small heap for the whole process (V8's flag bounds the worker too); 200,000 tenants
+    // (32 MB) need more than it holds.
+    const url = await serve(folder, { ADMIN_PORT: '0' }, false, ['--max-old-space-size=128']);
+    writeFileSync(join(folder, 'b.json'), manyTenants(200_000));
+    const before = refusals();
+    child?.kill('SIGHUP');
+    // Asked all along: answered every time, by the config that was good.
+    const answers: number[] = [];
+    while (refusals() === before && answers.length < 400) {
+      answers.push((await ask(url)).status);
+      await new Promise((r) => setTimeout(r, 25));
+    }
+    expect(refusals()).toBe(before + 1);
+    expect(answers.every((s) => s === 200)).toBe(true);
+    expect(out).toContain(
+      '"message":"the reload worker ran out of memory: the config is too large to load; shorten it, or give the process more memory',
+    );
+    expect(messages()).not.toContain('reloading on the serving thread');
+    expect(await ask(url)).toEqual({ status: 200, body: body(GOOD) });
+    expect(child?.exitCode).toBeNull();
+    // The refusal is counted.
+    const metrics = await request(`${adminUrl()}/metrics`);
+    expect(await metrics.body.text()).toMatch(/^mdm_discovery_config_reload_failures_total 1$/m);
+    // A good config after it loads as usual, in a worker.
+    unlinkSync(join(folder, 'b.json'));
+    writeFileSync(join(folder, 'a.json'), tenant(NEXT));
+    await reload(2);
+    expect(out).toContain('"thread":"worker"');
+    expect(await ask(url)).toEqual({ status: 200, body: body(NEXT) });
+  }, 60_000);
+});
+
+describe('a config directory past the total size', () => {
+  it('is refused on reload and by validate, naming the file, the size and the limit', async () => {
+    const folder = join(dir, 'conf.d');
+    mkdirSync(folder);
+    writeFileSync(join(folder, 'a.json'), tenant(GOOD));
+    const url = await serve(folder);
+    // Three files of 50 MiB each (sparse: no disk is used), each under the 64 MiB of one file.
+    for (const name of ['b.json', 'c.json', 'd.json']) {
+      writeFileSync(join(folder, name), '');
+      truncateSync(join(folder, name), 50 * 1024 * 1024);
+    }
+    await reload('refused');
+    const refusal =
+      'd.json (root): brings the config past 128 MiB in all (its JSON and users files together; 100 MiB were read before it); split the tenants across instances or shorten the users files';
+    expect(messages()).toContain(refusal);
+    expect(await ask(url)).toEqual({ status: 200, body: body(GOOD) });
+    const done = await runCli(['validate', folder]);
+    expect(done.code).toBe(1);
+    expect(done.stderr).toContain(refusal);
+  }, 30_000);
 });
