@@ -113,8 +113,8 @@ export async function startServer(env: Env, options: ServeOptions = {}): Promise
               requestsByOutcome: () => metrics.requestsByOutcome(),
               ...(domainWatcher ? { watch: () => domainWatcher.state() } : {}),
             },
-            options: { gated: !isLoopback(env.ADMIN_HOST), token: env.ADMIN_TOKEN },
           },
+          token: env.ADMIN_TOKEN,
         });
   const url = await app.listen({ host: env.HOST, port: env.PORT });
   const adminUrl = admin
@@ -397,9 +397,4 @@ export async function main(env: Env, options: ServeOptions = {}): Promise<0 | 1>
     void server.reload('SIGHUP');
   });
   return 0;
-}
-
-/** Whether a listen address is reachable from this machine only. */
-export function isLoopback(host: string): boolean {
-  return host === 'localhost' || host === '::1' || /^127\./.test(host);
 }

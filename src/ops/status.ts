@@ -1,7 +1,7 @@
 // The status page on the admin listener: the service, every tenant and what each family gets, the watcher, explain.
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import { STATUS_CODES } from 'node:http';
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest, onRequestHookHandler } from 'fastify';
 import type { Config } from '../config/model.js';
 import { decide } from '../discovery/decide.js';
 import { type Explanation, explainRequest } from '../discovery/explain.js';
@@ -31,10 +31,22 @@ export interface StatusSource {
   watch?: () => { readonly lastRound: string | null; readonly domains: readonly DomainWatch[] };
 }
 
-export interface StatusOptions {
-  /** Require ADMIN_TOKEN (the admin listener is not on loopback). */
-  readonly gated: boolean;
+export interface GateOptions {
+  /** ADMIN_TOKEN, when set. */
   readonly token?: string | undefined;
+  /**
+   * Whether the token is needed: true unless the listener is bound to loopback addresses only
+   * (decided on the bound addresses, ops/admin.ts).
+   */
+  readonly needsToken: () => boolean;
+}
+
+/** The admin gate, as route hooks: the page answers with a sign-in form, the API with JSON. */
+export interface AdminGate {
+  readonly page: onRequestHookHandler;
+  readonly api: onRequestHookHandler;
+  /** The cookie value a signed-in browser holds (a keyed hash of the token), when a token is set. */
+  readonly cookieValue: string | undefined;
 }
 
 /** Tenants per page of the table (a 10,000-tenant config is paged, and searched server-side). */
@@ -269,20 +281,53 @@ async function serviceSection(
   return `<h2 id="service">Service</h2><div class="facts">${facts.map(([k, v]) => `<span class="muted">${k}</span><span>${v}</span>`).join('')}</div>${errors}`;
 }
 
-function isAuthorized(
-  request: FastifyRequest,
-  options: StatusOptions,
-  cookieValue: string | undefined,
-): boolean {
-  if (!options.gated) return true;
-  if (options.token === undefined || cookieValue === undefined) return false;
-  const bearer = /^Bearer (.+)$/.exec(request.headers.authorization ?? '')?.[1];
-  const given = bearer ?? cookieOf(request.headers.cookie, COOKIE);
-  const expected = bearer === undefined ? cookieValue : options.token;
-  if (given === undefined) return false;
+/** Whether `given` is the secret `expected`, in time that does not depend on where they differ. */
+function sameSecret(given: string, expected: string): boolean {
   const a = Buffer.from(given);
   const b = Buffer.from(expected);
   return a.length === b.length && timingSafeEqual(a, b);
+}
+
+/**
+ * The gate of the status page and /watch, set on each gated route (ops/admin.ts), so that it
+ * holds for every spelling the router matches (`/%73tatus`, `/status?x`): it decides on the route
+ * that will answer, never on the text of the URL.
+ */
+export function adminGate(options: GateOptions): AdminGate {
+  const { token } = options;
+  // The cookie holds a keyed hash of the token, not the token itself.
+  const cookieValue =
+    token === undefined
+      ? undefined
+      : createHmac('sha256', token).update('mdm-discovery admin cookie').digest('hex');
+  const authorized = (request: FastifyRequest): boolean => {
+    if (token === undefined || cookieValue === undefined) return false;
+    const bearer = /^Bearer (.+)$/.exec(request.headers.authorization ?? '')?.[1];
+    if (bearer !== undefined) return sameSecret(bearer, token);
+    const cookie = cookieOf(request.headers.cookie, COOKIE);
+    return cookie !== undefined && sameSecret(cookie, cookieValue);
+  };
+  const refuse = (request: FastifyRequest, reply: FastifyReply, api: boolean) => {
+    if (!options.needsToken() || authorized(request)) return undefined;
+    if (token === undefined) {
+      return send(
+        reply,
+        403,
+        loginPage('The admin listener is not on loopback: set ADMIN_TOKEN to open this page.'),
+      );
+    }
+    if (api) {
+      return reply
+        .code(401)
+        .send({ status: 'unauthorized', message: 'send the ADMIN_TOKEN as a bearer token' });
+    }
+    return send(reply, 401, loginPage('Enter the admin token (ADMIN_TOKEN).'));
+  };
+  return {
+    page: async (request, reply) => refuse(request, reply, false),
+    api: async (request, reply) => refuse(request, reply, true),
+    cookieValue,
+  };
 }
 
 function cookieOf(header: string | undefined, name: string): string | undefined {
@@ -291,6 +336,16 @@ function cookieOf(header: string | undefined, name: string): string | undefined 
     if (key === name) return value.join('=');
   }
   return undefined;
+}
+
+/**
+ * The one token a sign-in sends: a form's single `token` field, or a JSON body's `token` string.
+ * Anything else (a number, a list, the field twice, no body) is undefined, answered 400.
+ */
+function loginToken(body: unknown): string | undefined {
+  if (typeof body !== 'object' || body === null) return undefined;
+  const value = (body as { token?: unknown }).token;
+  return typeof value === 'string' ? value : undefined;
 }
 
 function loginPage(message: string): string {
@@ -307,13 +362,10 @@ function loginPage(message: string): string {
 export function statusRoutes(
   app: FastifyInstance,
   source: StatusSource,
-  options: StatusOptions,
+  gate: AdminGate,
+  token: string | undefined,
 ): void {
-  // The cookie holds a keyed hash of the token, not the token itself.
-  const cookieValue =
-    options.token === undefined
-      ? undefined
-      : createHmac('sha256', options.token).update('mdm-discovery admin cookie').digest('hex');
+  const { cookieValue } = gate;
   const explainLimiter = createRateLimiter({ perMinute: 120 });
   const snapshots: { at: number; totals: Record<string, number> }[] = [];
   const snap = setInterval(() => {
@@ -325,37 +377,26 @@ export function statusRoutes(
   snap.unref();
   app.addHook('onClose', async () => clearInterval(snap));
 
+  // A field sent twice is kept as a list of both, so that /login can refuse two tokens.
   app.addContentTypeParser(
     'application/x-www-form-urlencoded',
     { parseAs: 'string' },
-    (_request, body, done) => done(null, Object.fromEntries(new URLSearchParams(body as string))),
+    (_request, body, done) => {
+      const fields: Record<string, string | string[]> = Object.create(null);
+      for (const [key, value] of new URLSearchParams(body as string)) {
+        const before = fields[key];
+        fields[key] = before === undefined ? value : [before, value].flat();
+      }
+      done(null, fields);
+    },
   );
 
-  app.addHook('onRequest', async (request, reply) => {
-    const path = request.url.split('?')[0];
-    if (!options.gated || !['/', '/status', '/watch'].includes(path ?? '')) return;
-    if (options.token === undefined) {
-      return send(
-        reply,
-        403,
-        loginPage('The admin listener is not on loopback: set ADMIN_TOKEN to open this page.'),
-      );
-    }
-    if (isAuthorized(request, options, cookieValue)) return;
-    if (path === '/watch')
-      return reply
-        .code(401)
-        .send({ status: 'unauthorized', message: 'send the ADMIN_TOKEN as a bearer token' });
-    return send(reply, 401, loginPage('Enter the admin token (ADMIN_TOKEN).'));
-  });
-
   app.post('/login', async (request, reply) => {
-    const token = (request.body as { token?: string } | undefined)?.token ?? '';
-    const ok =
-      options.token !== undefined &&
-      Buffer.from(token).length === Buffer.from(options.token).length &&
-      timingSafeEqual(Buffer.from(token), Buffer.from(options.token));
-    if (!ok || cookieValue === undefined)
+    const given = loginToken(request.body);
+    if (given === undefined) {
+      return send(reply, 400, loginPage('Send one admin token, as the form does.'));
+    }
+    if (token === undefined || cookieValue === undefined || !sameSecret(given, token))
       return send(reply, 401, loginPage('That token is not the admin token.'));
     return reply
       .header('set-cookie', `${COOKIE}=${cookieValue}; HttpOnly; SameSite=Strict; Path=/`)
@@ -390,6 +431,6 @@ export function statusRoutes(
     const body = `<h1>mdm-discovery status</h1>${await serviceSection(source, since)}${tenantsSection(source, query.q ?? '', Number(query.page) || 1)}${watchSection(source)}${explainSection(query, explained)}`;
     return send(reply, 200, page('mdm-discovery status', body));
   };
-  app.get('/', render);
-  app.get('/status', render);
+  app.get('/', { onRequest: gate.page }, render);
+  app.get('/status', { onRequest: gate.page }, render);
 }

@@ -8,7 +8,7 @@ import type { RoutingTable } from '../../discovery/table.js';
 import { createLogger } from '../../http/logger.js';
 import { buildAdminApp } from '../../ops/admin.js';
 import { createMetrics } from '../../ops/metrics.js';
-import { isLoopback, logFormat } from '../../server.js';
+import { logFormat } from '../../server.js';
 import { VERSION } from '../../version.js';
 import { watcherFromSettings } from '../../watch/from-settings.js';
 import { watchTargets } from '../../watch/round.js';
@@ -90,8 +90,8 @@ export const watchCommand: Command = {
                 requestsByOutcome: async () => ({}),
                 watch: () => watcher.state(),
               },
-              options: { gated: !isLoopback(settings.ADMIN_HOST), token: settings.ADMIN_TOKEN },
             },
+            token: settings.ADMIN_TOKEN,
           });
     const adminUrl = await admin?.listen({
       host: settings.ADMIN_HOST,
