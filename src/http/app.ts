@@ -302,6 +302,10 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   });
 
   await app.register(discoveryRoutes, { fixed, refuse, respond, state });
-  await app.register(healthRoutes, { ready: () => state.table !== undefined });
+  // Not ready from the moment a drain begins, as on the admin listener: a load balancer that asks
+  // on a kept-alive connection stops sending new requests here.
+  await app.register(healthRoutes, {
+    ready: () => state.table !== undefined && !connections.draining,
+  });
   return app;
 }

@@ -15,6 +15,13 @@ export interface Client {
   readonly deadline: AbortSignal;
 }
 
+/** undici's errors for a timeout of its own: the same event as this exchange's --timeout. */
+const UNDICI_TIMEOUTS = new Set([
+  'UND_ERR_CONNECT_TIMEOUT',
+  'UND_ERR_HEADERS_TIMEOUT',
+  'UND_ERR_BODY_TIMEOUT',
+]);
+
 /** An error of verify's own making; its message is the description. */
 export class FetchError extends Error {
   constructor(
@@ -62,7 +69,9 @@ export async function fetchAnswer(
     if (client.deadline.aborted) {
       throw new FetchError('MDM_DEADLINE', 'the run took longer than --deadline');
     }
-    if (signal.aborted) {
+    // The agent's own timeouts (connect, headers, body: verify/net.ts) have --timeout's length
+    // too, and its timers are coarser than this one: whichever fires first, the same words.
+    if (signal.aborted || UNDICI_TIMEOUTS.has((error as { code?: string }).code ?? '')) {
       throw new FetchError(
         'MDM_TIMEOUT',
         `no complete answer within ${client.timeoutMs / 1000} s (--timeout)`,

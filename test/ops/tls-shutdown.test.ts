@@ -243,4 +243,41 @@ describe('probes while draining', () => {
       await (stopped ?? server.shutdown());
     }
   });
+
+  it('answers the public /readyz 503 on a connection still open once the drain has begun', async () => {
+    const server = await startCaptured(undefined, {
+      RATE_LIMIT_PER_MINUTE: '0',
+      WATCH_CONFIG: 'false',
+    });
+    const agent = new Agent({ connections: 1 });
+    const seen: string[] = [];
+    let stopped: Promise<'drained' | 'forced'> | undefined;
+    try {
+      // A load balancer asking on its kept-alive connection, before and during the drain.
+      const balancer = (async () => {
+        for (;;) {
+          try {
+            const res = await request(`${server.url}/readyz`, { dispatcher: agent });
+            seen.push(`${stopped ? 'after' : 'before'} ${res.statusCode}`);
+            await res.body.text();
+          } catch {
+            return; // the listener is closed: the drain is over
+          }
+          await new Promise((resolve) => setTimeout(resolve, 10));
+        }
+      })();
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      stopped = server.shutdown();
+      await balancer;
+      expect(await stopped).toBe('drained');
+      expect(seen.filter((s) => s.startsWith('before'))).not.toEqual([]);
+      expect(seen.filter((s) => s.startsWith('before')).every((s) => s === 'before 200')).toBe(
+        true,
+      );
+      expect(seen).toContain('after 503');
+    } finally {
+      await agent.close();
+      await (stopped ?? server.shutdown());
+    }
+  });
 });

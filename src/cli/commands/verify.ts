@@ -41,7 +41,6 @@ export const verifyCommand: Command = {
       deadline: { type: 'string' },
       'allow-private': { type: 'boolean' },
       json: { type: 'boolean' },
-      'probe-base-url': { type: 'boolean' },
       'no-probe-base-url': { type: 'boolean' },
       'no-tenant-check': { type: 'boolean' },
       config: { type: 'string' },
