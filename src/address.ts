@@ -39,7 +39,7 @@ function hexDigit(c: number): number {
  * The eight 16-bit groups of an IPv6 address (`::` shorthand, an embedded IPv4 tail and a `%zone`
  * allowed), or undefined for any text that is not one: what `net.isIPv6` accepts, read in one
  * pass without a regular expression (the rate limit reads every IPv6 client's address; a
- * property test holds it to `isIPv6` and Node's own URL parser, test/ops/rate-limit.test.ts).
+ * property test holds it to `isIPv6` and Node's own URL parser, test/http/rate-limit.test.ts).
  */
 export function ipv6Groups(address: string): number[] | undefined {
   const zone = address.indexOf('%');

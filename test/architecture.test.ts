@@ -67,3 +67,75 @@ describe('src/', () => {
     ).toEqual([['a.ts', 'b.ts', 'a.ts']]);
   });
 });
+
+/**
+ * The layers of src/, lowest first: a module may import (at run time) only from its own folder or
+ * a lower layer. Type-only imports describe a shape and load nothing; they are left to the cycle
+ * check above.
+ */
+const LAYERS: Record<string, number> = {
+  'protocol.ts': 0,
+  'remember.ts': 0,
+  'address.ts': 0,
+  'concurrency.ts': 0,
+  'version.ts': 0,
+  discovery: 1,
+  config: 2,
+  http: 3,
+  verify: 3,
+  ops: 4,
+  watch: 4,
+  'server.ts': 5,
+  cli: 6,
+};
+
+/** The top folder (or top-level file) of a path under src/. */
+function layerOf(file: string): string {
+  return relative(SRC, file).split(/[\\/]/)[0] as string;
+}
+
+/** Run-time relative imports of a file: static, `export … from` and `import()`, not `import type`. */
+function valueImportsOf(file: string): string[] {
+  const text = readFileSync(file, 'utf8');
+  const found = [
+    ...text.matchAll(/(?:^|\n)\s*(import|export)(\s+type)?\b[^'";]*?from\s+'(\.{1,2}\/[^']+)'/g),
+  ]
+    .filter((m) => m[2] === undefined)
+    .map((m) => m[3] as string);
+  const dynamic = [...text.matchAll(/import\s*\(\s*'(\.{1,2}\/[^']+)'/g)].map(
+    (m) => m[1] as string,
+  );
+  return [...found, ...dynamic].map((p) => resolve(dirname(file), p.replace(/\.js$/, '.ts')));
+}
+
+describe('the layers of src/', () => {
+  const files = sources(SRC);
+
+  it('knows every folder and top-level file', () => {
+    expect(files.map(layerOf).filter((layer) => LAYERS[layer] === undefined)).toEqual([]);
+  });
+
+  it('has no run-time import from a higher layer, nor across folders of one layer', () => {
+    const breaches = files.flatMap((file) =>
+      valueImportsOf(file)
+        .filter((target) => {
+          const [from, to] = [layerOf(file), layerOf(target)];
+          return from !== to && (LAYERS[to] as number) >= (LAYERS[from] as number);
+        })
+        .map((target) => `${relative(SRC, file)} -> ${relative(SRC, target)}`),
+    );
+    expect(breaches).toEqual([]);
+  });
+
+  it('would see a breach', () => {
+    const imports = valueImportsOf(join(SRC, 'http/app.ts')).map((t) => relative(SRC, t));
+    expect(imports).toContain('config/compile.ts');
+    expect(imports).not.toContain('ops/metrics.ts'); // a type import
+    expect(layerOf(join(SRC, 'ops/admin.ts'))).toBe('ops');
+  });
+
+  it('lets only the serve command import server.ts', () => {
+    const importers = files.filter((file) => importsOf(file).includes(join(SRC, 'server.ts')));
+    expect(importers.map((f) => relative(SRC, f))).toEqual(['cli/commands/serve.ts']);
+  });
+});

@@ -23,6 +23,11 @@ export const DEFAULT_CONFIG_PATH = fileURLToPath(
   new URL('../../config/default.json', import.meta.url),
 );
 
+/** How logs, `explain` and the status page name a config: its path, or the embedded demo config. */
+export function configLabel(path: string): string {
+  return path === DEFAULT_CONFIG_PATH ? '(embedded demo config)' : path;
+}
+
 export interface LoadOptions {
   /** The config being served: when no byte of any file it read has changed, it is returned as is. */
   readonly previous?: Config;

@@ -7,7 +7,6 @@ import Fastify, {
   type FastifyReply,
   LogController,
 } from 'fastify';
-import injectRequest from 'light-my-request';
 import { DEFAULT_IPV6_PREFIX } from '../address.js';
 import { compileConfig, type TableBuilder, tableBuilder } from '../config/compile.js';
 import type { Config } from '../config/load.js';
@@ -15,17 +14,13 @@ import type { Decision } from '../discovery/decide.js';
 import type { PreparedResponse } from '../discovery/response.js';
 import type { RoutingTable } from '../discovery/table.js';
 import type { Metrics } from '../ops/metrics.js';
-import { createRateLimiter, MAX_CLIENTS } from '../ops/rate-limit.js';
 import { accessLog, requestIds } from './access-log.js';
+import { admission } from './admission.js';
 import { trackConnections } from './connections.js';
-import { hostHeaders, hotPath } from './hot-path.js';
+import { hotPath } from './hot-path.js';
 import { userFingerprinter } from './logger.js';
-import {
-  type AnswerWriter,
-  answerWriter,
-  checkPreparedWrites,
-  publicWrite,
-} from './prepared-write.js';
+import { type AnswerWriter, publicWrite } from './prepared-write.js';
+import { createRateLimiter, MAX_CLIENTS } from './rate-limit.js';
 import { fixedResponses, sendPrepared } from './responses.js';
 import { discoveryRoutes } from './routes/discovery.js';
 import { healthRoutes } from './routes/health.js';
@@ -47,10 +42,10 @@ export interface AppOptions {
   /** Counts every discovery request; none in most tests. */
   readonly metrics?: Metrics;
   /**
-   * Whether the hot path may hand Node prepared headers (http/prepared-write.ts) when this Node
-   * passes the check; false always writes the public way (tests run both).
+   * How discovery answers are written: `publicWrite` (Node's `writeHead`) unless server.ts has
+   * checked at start that prepared headers give the same bytes on this Node (http/prepared-write.ts).
    */
-  readonly preparedWrites?: boolean;
+  readonly writer?: AnswerWriter;
 }
 
 export interface Limits {
@@ -63,7 +58,7 @@ export interface Limits {
   readonly maxUrlLength: number;
   /** Requests per client address per minute; 0 turns the limit off. */
   readonly rateLimitPerMinute: number;
-  /** Clients the limit counts one by one per minute; the rest are estimated (ops/rate-limit.ts). */
+  /** Clients the limit counts one by one per minute; the rest are estimated (http/rate-limit.ts). */
   readonly rateLimitClients: number;
   /** IPv6 clients are counted by this many leading bits of their address. */
   readonly rateLimitIpv6Prefix: number;
@@ -97,13 +92,6 @@ declare module 'fastify' {
 }
 
 const NO_QUERY = Object.freeze({});
-/** The warning that prepared answers are off is logged once per process. */
-let preparedWritesWarned = false;
-
-function hasBody(headers: Record<string, string | string[] | undefined>): boolean {
-  const length = headers['content-length'];
-  return (length !== undefined && length !== '0') || headers['transfer-encoding'] !== undefined;
-}
 
 export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   const headers = securityHeaders();
@@ -123,14 +111,15 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
         handshakeTimeout: headersTimeout,
       }
     : undefined;
-  // Every request goes to the hot path first (hot-path.ts), then to Fastify's own handler.
+  // Every request goes to the hot path first (hot-path.ts), then to Fastify's own handler
+  // (`app.routing`, the handler Fastify gives the server factory); set once the app is built.
   let dispatch: (req: IncomingMessage, res: ServerResponse) => void = () => {};
 
   const app = Fastify({
     ...(options.logger ? { loggerInstance: options.logger } : { logger: false }),
     // Read by Fastify for the URL listen() returns; the server itself is made below.
     ...(tls ? { https: tls } : {}),
-    serverFactory: (handler) => {
+    serverFactory: () => {
       const http = {
         // Slow clients cannot hold a connection: headers and the whole request in bounded time.
         headersTimeout,
@@ -142,9 +131,6 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
       const server = tls ? createSecureServer({ ...http, ...tls }) : createServer(http);
       // No socket timeout (Node's default; Fastify's connectionTimeout set one, re-armed on every
       // read and write): a connection that makes no progress is closed by connections.ts instead.
-      dispatch = (req, res) => {
-        if (!hot(req, res)) handler(req, res);
-      };
       server.on('request', (req, res) => dispatch(req, res));
       return server;
     },
@@ -184,22 +170,9 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
           ipv6Prefix: limits.rateLimitIpv6Prefix,
         })
       : undefined;
-  const tooLong = fixed.clientError(414);
-  const withBody = fixed.clientError(413);
   const { metrics } = options;
+  const write = options.writer ?? publicWrite;
   const log = accessLog(options.logger, userFingerprinter(options.logHashKey));
-  const check =
-    options.preparedWrites === false
-      ? ({ ok: false, reason: 'turned off' } as const)
-      : await checkPreparedWrites(limits.keepAliveTimeoutMs);
-  if (!check.ok && options.preparedWrites !== false && !preparedWritesWarned) {
-    preparedWritesWarned = true;
-    options.logger?.warn(
-      { reason: check.reason },
-      'prepared answers are off: answers are written the public way (slower, the same bytes)',
-    );
-  }
-  const write = answerWriter(check, limits.keepAliveTimeoutMs);
   /** A discovery decision: written, counted and logged, from the hot path or the route. */
   const respond = (
     res: ServerResponse,
@@ -207,29 +180,26 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     method: string,
     ms: number,
     id?: string,
-    writer: AnswerWriter = publicWrite,
   ) => {
-    writer(res, decision.response);
+    write(res, decision.response);
     const status = decision.response.status;
     metrics?.request(decision.tenant, decision.outcome, status, ms / 1000);
     log?.(id ?? ids(), decision, method, status, ms);
   };
-  const clientAddress = clientAddressOf(trust);
-  const requestHost = requestHostOf(trust);
-  const hotWith = (writer: AnswerWriter) =>
-    hotPath({
-      state,
-      connections,
-      maxUrlLength: limits.maxUrlLength,
-      limiter,
-      clientAddress,
-      requestHost,
-      respond: (res, decision, method, startedAt) =>
-        respond(res, decision, method, performance.now() - startedAt, undefined, writer),
-    });
-  const hot = hotWith(write);
-  // light-my-request's responses have no socket to write prepared bytes to.
-  const hotInjected = hotWith(publicWrite);
+  const admit = admission({
+    maxUrlLength: limits.maxUrlLength,
+    limiter,
+    clientAddress: clientAddressOf(trust),
+    fixed,
+  });
+  const hot = hotPath({
+    state,
+    connections,
+    admission: admit,
+    requestHost: requestHostOf(trust),
+    respond: (res, decision, method, startedAt) =>
+      respond(res, decision, method, performance.now() - startedAt),
+  });
   /** Every answer but a discovery decision: sent, and counted under its own outcome. */
   const refuse = (
     reply: FastifyReply,
@@ -240,27 +210,20 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     metrics?.request(undefined, outcome, response.status, reply.elapsedTime / 1000);
     return sendPrepared(reply, response, extraHeaders);
   };
+  dispatch = (req, res) => {
+    if (!hot(req, res)) app.routing(req, res);
+  };
   app.addHook('preClose', () => connections.drain());
   app.addHook('onRequest', (request, reply, done) => {
     const raw = request.raw;
     connections.touch(raw.socket);
     // Shutting down: answer, then close the connection, so that the drain ends.
     if (connections.draining) reply.raw.shouldKeepAlive = false;
-    if ((raw.url?.length ?? 0) > limits.maxUrlLength) {
-      refuse(reply, tooLong, 'url_too_long');
-    } else if ((raw.method === 'GET' || raw.method === 'HEAD') && hasBody(raw.headers)) {
-      refuse(reply, withBody, 'body_refused');
-    } else if (hostHeaders(raw.rawHeaders) > 1) {
-      // Node keeps the first of two Host headers; a proxy in front may have read the other.
-      refuse(reply, fixed.badRequest, 'bad_request');
-    } else {
-      const wait = limiter?.hit(request.ip) ?? 0;
-      if (wait > 0) {
-        refuse(reply, fixed.tooManyRequests, 'rate_limited', { 'retry-after': String(wait) });
-      }
-      // Any other path, whatever the method: the one 404, before any body is read or parsed.
-      else if (request.is404) refuse(reply, fixed.notFound, 'other_path');
-    }
+    // The refusal the hot path found, if it declined this request, without counting it again.
+    const refusal = admit.refusalOf(raw);
+    if (refusal !== undefined) refuse(reply, refusal.response, refusal.outcome, refusal.headers);
+    // Any other path, whatever the method: the one 404, before any body is read or parsed.
+    else if (request.is404) refuse(reply, fixed.notFound, 'other_path');
     done();
   });
 
@@ -275,19 +238,6 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   );
 
   app.decorate('routingTable', () => state.table);
-
-  // app.inject dispatches as the server does, hot path first, so that every test made with
-  // inject checks the answers real clients get. (Fastify's own inject calls Fastify's handler
-  // alone; light-my-request is what it uses.)
-  const injectThroughFastify = app.inject.bind(app);
-  app.inject = ((opts?: Parameters<typeof injectRequest>[1]) => {
-    if (opts === undefined) return injectThroughFastify();
-    return app.ready().then(() =>
-      injectRequest((req, res) => {
-        if (!hotInjected(req, res)) app.routing(req, res);
-      }, opts),
-    );
-  }) as FastifyInstance['inject'];
 
   app.setNotFoundHandler((_request, reply) => refuse(reply, fixed.notFound, 'other_path'));
   app.setErrorHandler((error: { statusCode?: number; code?: string }, request, reply) => {

@@ -8,6 +8,11 @@ export interface LoggerOptions {
   readonly level: string;
   /** `pretty` for people at a terminal; `json` for everything else. */
   readonly format: 'json' | 'pretty';
+  /**
+   * Whether pretty lines are coloured: decided as for the commands' output (cli/color.ts:
+   * FORCE_COLOR, then NO_COLOR, then the terminal). JSON lines never are.
+   */
+  readonly color?: boolean;
   /** Where lines go; stdout (synchronous) when omitted. */
   readonly destination?: DestinationStream | NodeJS.WritableStream;
 }
@@ -59,16 +64,16 @@ function stdoutLines(): DestinationStream {
 
 export function createLogger(options: LoggerOptions): Logger {
   const destination =
-    options.destination ??
-    (options.format === 'pretty'
+    options.format === 'pretty'
       ? // Loaded only for a terminal: it is not needed, nor its start-up time paid, in production.
         (createRequire(import.meta.url)('pino-pretty') as typeof import('pino-pretty'))({
-          colorize: true,
+          colorize: options.color ?? false,
           sync: true,
           translateTime: 'SYS:HH:MM:ss.l',
           ignore: 'pid,hostname',
+          ...(options.destination ? { destination: options.destination } : {}),
         })
-      : stdoutLines());
+      : (options.destination ?? stdoutLines());
   return pino(
     {
       level: options.level,
@@ -101,7 +106,7 @@ export function createLogger(options: LoggerOptions): Logger {
  * A keyed hash that stands in for a user-identifier in logs, so that one person's attempts can be
  * correlated without the address being written anywhere: SipHash-2-4 of the lower-cased address,
  * keyed with the first 16 bytes of SHA-256(LOG_HASH_KEY). Without a key it changes per process.
- * (An HMAC object per request cost about a quarter of the request rate: docs/PERFORMANCE.md.)
+ * (SipHash in place of an HMAC object per request: ×1.18 in `npm run bench:ab`, docs/PERFORMANCE.md.)
  */
 export function userFingerprinter(key: string | undefined): (identifier: string) => string {
   const sip = sipHasher(
@@ -114,4 +119,13 @@ export function userFingerprinter(key: string | undefined): (identifier: string)
     if (size > scratch.length) scratch = Buffer.allocUnsafe(size);
     return sip(scratch, scratch.write(text, 'utf8'));
   };
+}
+
+/** Pretty lines for a person at a terminal; JSON for log collectors and everything else. */
+export function logFormat(
+  setting: 'auto' | 'json' | 'pretty',
+  stdoutIsTty: boolean,
+): 'json' | 'pretty' {
+  if (setting !== 'auto') return setting;
+  return stdoutIsTty ? 'pretty' : 'json';
 }

@@ -8,9 +8,9 @@ import { type Explanation, explainRequest } from '../discovery/explain.js';
 import { deviceQuery } from '../discovery/query.js';
 import { readAnswer } from '../discovery/response.js';
 import { type CompiledTenant, findTenant, type RoutingTable } from '../discovery/table.js';
+import { createRateLimiter } from '../http/rate-limit.js';
 import { MODEL_FAMILIES } from '../protocol.js';
 import type { DomainWatch } from '../watch/round.js';
-import { createRateLimiter } from './rate-limit.js';
 
 export interface ReloadView {
   readonly at: Date;

@@ -5,7 +5,7 @@ import type { Env } from '../config/env.js';
 import type { Config } from '../config/model.js';
 import { readRegularFile } from '../config/read-file.js';
 import { parseResolve } from '../verify/net.js';
-import { createWatcher, type Watcher } from './watcher.js';
+import { createDomainWatcher, type DomainWatcher } from './watcher.js';
 
 export class WatchSettingsError extends Error {
   readonly code = 'MDM_WATCH_SETTINGS';
@@ -16,7 +16,7 @@ export function watcherFromSettings(
   config: () => Config | Promise<Config>,
   logger: Logger,
   registry: Registry,
-): Watcher {
+): DomainWatcher {
   const resolve = env.WATCH_RESOLVE.map((text) => {
     const parsed = parseResolve(text);
     if (!parsed)
@@ -33,7 +33,7 @@ export function watcherFromSettings(
       );
     }
   }
-  return createWatcher({
+  return createDomainWatcher({
     config,
     // Each watched domain may be on a private address (split-horizon DNS): the target of a
     // request is always asked. What its answer names (a BaseURL) must not lead inward.

@@ -7,7 +7,7 @@ import type { Config } from '../config/model.js';
 import type { NetOptions } from '../verify/net.js';
 import { type DomainWatch, watchDomain, watchTargets } from './round.js';
 
-export interface WatcherOptions {
+export interface DomainWatcherOptions {
   /** The config at the start of each round: a reload changes the watch list. */
   readonly config: () => Config | Promise<Config>;
   readonly net: NetOptions;
@@ -21,7 +21,7 @@ export interface WatcherOptions {
   readonly registry: Registry;
 }
 
-export interface Watcher {
+export interface DomainWatcher {
   /** Rounds every interval from now on. */
   start(): void;
   /** One round now; resolves when it ends (tests, and the first round at start). */
@@ -34,7 +34,7 @@ export interface Watcher {
 
 const VERDICT_VALUE = { pass: 0, info: 0, warn: 1, fail: 2 } as const;
 
-export function createWatcher(options: WatcherOptions): Watcher {
+export function createDomainWatcher(options: DomainWatcherOptions): DomainWatcher {
   const { logger, registry } = options;
   const gauge = (name: string, help: string, labelNames: string[] = []) =>
     new Gauge({ name, help, labelNames, registers: [registry] });

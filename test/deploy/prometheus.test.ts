@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { createLogger } from '../../src/http/logger.js';
 import { createMetrics } from '../../src/ops/metrics.js';
-import { createWatcher } from '../../src/watch/watcher.js';
+import { createDomainWatcher } from '../../src/watch/watcher.js';
 import { configOf } from '../helpers/app.js';
 
 const folder = new URL('../../deploy/prometheus/', import.meta.url).pathname;
@@ -16,7 +16,7 @@ const hasPromtool = spawnSync('promtool', ['--version']).status === 0;
 /** Every metric this service and its watcher export. */
 function exported(): Set<string> {
   const metrics = createMetrics();
-  createWatcher({
+  createDomainWatcher({
     config: () => configOf({ tenants: [] }),
     net: { resolve: [], timeoutMs: 1000 },
     intervalMs: 60_000,

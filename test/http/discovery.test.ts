@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MODEL_FAMILIES } from '../../src/discovery/query.js';
 import { securityHeaders } from '../../src/http/security-headers.js';
 import { appWith, discoveryUrl, TENANT_ID, testApp, WELL_KNOWN } from '../helpers/app.js';
+import { inject } from '../helpers/dispatch.js';
 
 const INTUNE = `https://manage.microsoft.com/EnrollmentServer/PostReportDeviceInfoForUEV2?aadTenantId=${TENANT_ID}`;
 
@@ -51,7 +52,7 @@ const get = (
   host: string,
   url = discoveryUrl('joe@contoso.example', 'iPhone'),
   method: 'GET' | 'HEAD' = 'GET',
-) => app.inject({ method, url, headers: { host } });
+) => inject(app, { method, url, headers: { host } });
 
 describe('GET /.well-known/com.apple.remotemanagement', () => {
   it.each(Object.entries(GOLDEN))('answers %s with its golden bytes', async (host, body) => {
@@ -122,7 +123,7 @@ describe('GET /.well-known/com.apple.remotemanagement', () => {
   it.each(['POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS'] as const)(
     'answers %s with 405 and Allow: GET, HEAD',
     async (method) => {
-      const res = await app.inject({
+      const res = await inject(app, {
         method,
         url: discoveryUrl('joe@contoso.example'),
         headers: { host: 'contoso.example', 'content-type': 'application/x-www-form-urlencoded' },
@@ -161,7 +162,7 @@ describe('hosts and paths it does not serve', () => {
       ['contoso.example', '/.well-known/COM.APPLE.REMOTEMANAGEMENT'],
       ['nobody.example', '/index.html?user-identifier=joe@contoso.example'],
     ] as const) {
-      const res = await app.inject({ url, headers: { host } });
+      const res = await inject(app, { url, headers: { host } });
       expect(res.statusCode).toBe(404);
       expect(res.body).toBe(NOT_FOUND);
       expect(stable(res.headers)).toEqual(jsonHeaders(NOT_FOUND.length));
@@ -207,7 +208,7 @@ describe('defensive query parsing', () => {
       ],
     });
     const ask = async (query: string) =>
-      (await routed.inject({ url: `${WELL_KNOWN}?${query}`, headers: { host: 'first.example' } }))
+      (await inject(routed, { url: `${WELL_KNOWN}?${query}`, headers: { host: 'first.example' } }))
         .body;
     const body = (version: string, path: string) =>
       `{"Servers":[{"Version":"${version}","BaseURL":"https://mdm.example/${path}"}]}`;
@@ -271,10 +272,10 @@ describe('defensive query parsing', () => {
 
 describe('health', () => {
   it('answers /healthz and /readyz with JSON and the same security headers', async () => {
-    const health = await app.inject({ url: '/healthz' });
+    const health = await inject(app, { url: '/healthz' });
     expect(health.statusCode).toBe(200);
     expect(health.body).toBe('{"status":"ok"}');
-    const ready = await app.inject({ url: '/readyz' });
+    const ready = await inject(app, { url: '/readyz' });
     expect(ready.statusCode).toBe(200);
     expect(ready.body).toBe('{"status":"ready"}');
     // @fastify/helmet, configured once, sets exactly the headers the discovery route precomputes.

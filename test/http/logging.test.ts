@@ -1,6 +1,7 @@
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WELL_KNOWN_PATH as WELL_KNOWN } from '../../src/protocol.js';
+import { listening, startCli } from '../helpers/cli.js';
 import { type CapturedServer, startCaptured } from '../helpers/server.js';
 
 const SECRET = 'alice.private';
@@ -79,4 +80,31 @@ describe('logging', () => {
     expect(text.toLowerCase()).not.toContain('contoso.example?');
     expect(text).not.toMatch(/[\w.+-]+(@|%40)[\w-]+\.[\w.-]+/);
   });
+});
+
+describe('pretty logs', () => {
+  it('are coloured as the commands are: FORCE_COLOR colours a pipe, NO_COLOR never, a pipe not by default', async () => {
+    const run = async (env: Record<string, string>) => {
+      const child = startCli(['serve'], {
+        LOG_FORMAT: 'pretty',
+        PORT: '0',
+        WATCH_CONFIG: 'false',
+        ...env,
+      });
+      let seen = '';
+      child.stdout?.on('data', (d: Buffer) => {
+        seen += d.toString();
+      });
+      await listening(child);
+      child.kill('SIGKILL');
+      await new Promise((resolve) => child.once('close', resolve));
+      return seen;
+    };
+    expect(await run({ FORCE_COLOR: '1' })).toContain('\x1b[');
+    const plain = await run({ NO_COLOR: '1' });
+    expect(plain).toContain('Server listening at');
+    expect(plain).not.toContain('\x1b[');
+    expect(await run({ NO_COLOR: '1', FORCE_COLOR: '1' })).toContain('\x1b[');
+    expect(await run({})).not.toContain('\x1b[');
+  }, 30_000);
 });

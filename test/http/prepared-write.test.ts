@@ -31,7 +31,7 @@ async function exchange(preparedWrites: boolean, requests: string): Promise<stri
         },
       ],
     },
-    { preparedWrites },
+    { writer: preparedWrites ? answerWriter({ ok: true }, 5000) : publicWrite },
   );
   onTestFinished(() => app.close());
   const url = new URL(await app.listen({ host: '127.0.0.1', port: 0 }));

@@ -7,6 +7,7 @@ import { decide } from '../../src/discovery/decide.js';
 import { buildApp } from '../../src/http/app.js';
 import { createLogger } from '../../src/http/logger.js';
 import { TENANT_ID, WELL_KNOWN } from '../helpers/app.js';
+import { inject } from '../helpers/dispatch.js';
 
 const OLD_MDM = `https://manage.microsoft.com/EnrollmentServer/PostReportDeviceInfoForUEV2?aadTenantId=${TENANT_ID}`;
 const COHORT_SIZE = 100_000;
@@ -116,7 +117,7 @@ function ask(
     user === undefined ? undefined : `user-identifier=${encodeURIComponent(user)}`,
     family === undefined ? undefined : `model-family=${family}`,
   ].filter(Boolean);
-  return app.inject({
+  return inject(app, {
     method,
     url: query.length ? `${WELL_KNOWN}?${query.join('&')}` : WELL_KNOWN,
     headers: { host },
@@ -267,7 +268,7 @@ describe('routing rules through the app', () => {
       users.map(
         async (u) =>
           (
-            await again.inject({
+            await inject(again, {
               url: `${WELL_KNOWN}?user-identifier=${u}&model-family=iPhone`,
               headers: { host: 'migrate.example' },
             })

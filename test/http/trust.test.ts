@@ -7,6 +7,7 @@ import {
   type TrustProxy,
   trustFunction,
 } from '../../src/http/trust.js';
+import { inject } from '../helpers/dispatch.js';
 
 describe('trustFunction', () => {
   it('passes booleans through and counts hops for a number', () => {
@@ -72,7 +73,7 @@ describe('the hot path reads the client and the host as Fastify does', () => {
             const headers: Record<string, string> = { host: 'service.example' };
             if (forwardedFor !== undefined) headers['x-forwarded-for'] = forwardedFor;
             if (forwardedHost !== undefined) headers['x-forwarded-host'] = forwardedHost;
-            const res = await app.inject({ url: '/', headers, remoteAddress: peer });
+            const res = await inject(app, { url: '/', headers, remoteAddress: peer });
             const request = { headers, socket: { remoteAddress: peer } };
             expect({ ip: clientAddress(request), host: requestHost(request) }).toEqual(res.json());
           },

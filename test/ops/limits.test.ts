@@ -1,6 +1,7 @@
 import { connect as netConnect } from 'node:net';
 import { afterAll, describe, expect, it } from 'vitest';
 import { appWith, testApp, WELL_KNOWN } from '../helpers/app.js';
+import { inject } from '../helpers/dispatch.js';
 
 describe('behind a proxy', () => {
   it('believes X-Forwarded-Host only from a trusted peer', async () => {
@@ -10,13 +11,13 @@ describe('behind a proxy', () => {
       'x-forwarded-host': 'contoso.example',
       'x-forwarded-proto': 'https',
     };
-    const trusted = await app.inject({
+    const trusted = await inject(app, {
       url: WELL_KNOWN,
       headers: forwarded,
       remoteAddress: '10.1.2.3',
     });
     expect(trusted.statusCode).toBe(200);
-    const untrusted = await app.inject({
+    const untrusted = await inject(app, {
       url: WELL_KNOWN,
       headers: forwarded,
       remoteAddress: '192.0.2.7',
@@ -27,7 +28,7 @@ describe('behind a proxy', () => {
   it('with a hop count, believes that many proxies in front of it', async () => {
     const app = await testApp(undefined, { trustProxy: 1, limits: { rateLimitPerMinute: 1 } });
     const from = (client: string) =>
-      app.inject({
+      inject(app, {
         url: WELL_KNOWN,
         headers: {
           host: 'discovery.internal',
@@ -45,7 +46,7 @@ describe('behind a proxy', () => {
   it('keeps its answer for an address when asked again (trust decisions are remembered)', async () => {
     const app = await testApp(undefined, { trustProxy: ['10.0.0.0/8', '2001:db8::/32'] });
     const ask = (remoteAddress: string) =>
-      app.inject({
+      inject(app, {
         url: WELL_KNOWN,
         headers: { host: 'discovery.internal', 'x-forwarded-host': 'contoso.example' },
         remoteAddress,
@@ -60,7 +61,7 @@ describe('behind a proxy', () => {
 
   it('ignores forwarded headers entirely when TRUST_PROXY is off', async () => {
     const app = await testApp();
-    const res = await app.inject({
+    const res = await inject(app, {
       url: WELL_KNOWN,
       headers: { host: 'discovery.internal', 'x-forwarded-host': 'contoso.example' },
       remoteAddress: '127.0.0.1',
@@ -74,7 +75,7 @@ describe('behind a proxy', () => {
       limits: { rateLimitPerMinute: 2 },
     });
     const from = (client: string) =>
-      app.inject({
+      inject(app, {
         url: WELL_KNOWN,
         headers: { host: 'contoso.example', 'x-forwarded-for': client },
         remoteAddress: '10.0.0.1',
@@ -91,7 +92,7 @@ describe('limits', () => {
     const app = await testApp(undefined, { limits: { rateLimitPerMinute: 3 } });
     const statuses = [];
     for (let i = 0; i < 4; i++)
-      statuses.push(await app.inject({ url: WELL_KNOWN, headers: { host: 'contoso.example' } }));
+      statuses.push(await inject(app, { url: WELL_KNOWN, headers: { host: 'contoso.example' } }));
     expect(statuses.map((r) => r.statusCode)).toEqual([200, 200, 200, 429]);
     const limited = statuses[3];
     expect(Number(limited?.headers['retry-after'])).toBeGreaterThanOrEqual(1);
@@ -103,7 +104,7 @@ describe('limits', () => {
 
   it('answers 414 to a request target over MAX_URL_LENGTH', async () => {
     const app = await testApp(undefined, { limits: { maxUrlLength: 300 } });
-    const res = await app.inject({
+    const res = await inject(app, {
       url: `${WELL_KNOWN}?pad=${'x'.repeat(300)}`,
       headers: { host: 'contoso.example' },
     });
@@ -113,7 +114,7 @@ describe('limits', () => {
 
   it('accepts no request body: 413 for a GET with one', async () => {
     const app = await testApp();
-    const res = await app.inject({
+    const res = await inject(app, {
       method: 'GET',
       url: WELL_KNOWN,
       headers: { host: 'contoso.example', 'content-type': 'text/plain' },

@@ -8,6 +8,7 @@ import type { FastifyInstance } from 'fastify';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { appWith, PRESETS, WELL_KNOWN } from '../helpers/app.js';
+import { inject } from '../helpers/dispatch.js';
 import { makePki, type Pki } from '../helpers/pki.js';
 import { raw } from '../helpers/raw.js';
 import { startCaptured, startHttps as startHttpsServer } from '../helpers/server.js';
@@ -46,7 +47,7 @@ describe('a hidden tenant (its own action notFound)', () => {
     const app = await appWith(HIDDEN);
     try {
       const ask = async (host: string) =>
-        shape(await app.inject({ url: `${WELL_KNOWN}?${query}`, headers: { host } }));
+        shape(await inject(app, { url: `${WELL_KNOWN}?${query}`, headers: { host } }));
       const unknown = await ask('nobody-here.example');
       expect(unknown.status).toBe(404);
       expect(await ask('hidden.example')).toEqual(unknown);
@@ -73,7 +74,9 @@ describe('Host spellings that no browser or device sends', () => {
     const app = await appWith();
     try {
       const ask = async (h: string) =>
-        shape(await app.inject({ url: `${WELL_KNOWN}?model-family=iPhone`, headers: { host: h } }));
+        shape(
+          await inject(app, { url: `${WELL_KNOWN}?model-family=iPhone`, headers: { host: h } }),
+        );
       expect(await ask(host)).toEqual(await ask('nobody-here.example'));
       expect((await ask('contoso.example:443')).status).toBe(200);
     } finally {
@@ -85,7 +88,7 @@ describe('Host spellings that no browser or device sends', () => {
     const app = await appWith();
     try {
       for (const host of ['xn--bcher-kva.example', 'BÜCHER.example']) {
-        const res = await app.inject({ url: WELL_KNOWN, headers: { host } });
+        const res = await inject(app, { url: WELL_KNOWN, headers: { host } });
         expect(res.statusCode).toBe(200);
       }
     } finally {
@@ -125,7 +128,7 @@ describe('request targets and Host headers on a real socket', () => {
 describe('the rate limit at its capacity', () => {
   const askFrom = (app: FastifyInstance) => async (client: string) =>
     (
-      await app.inject({
+      await inject(app, {
         url: WELL_KNOWN,
         headers: { host: 'contoso.example', 'x-forwarded-for': client },
       })

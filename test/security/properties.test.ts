@@ -7,6 +7,7 @@ import { compileConfig } from '../../src/config/compile.js';
 import { decide } from '../../src/discovery/decide.js';
 import { MODEL_FAMILIES, VERSIONS } from '../../src/protocol.js';
 import { appWith, configOf, PRESETS, WELL_KNOWN } from '../helpers/app.js';
+import { inject } from '../helpers/dispatch.js';
 
 /** The presets, plus a tenant whose rules reject, hide and redirect, so every outcome occurs. */
 const CONFIG = {
@@ -146,7 +147,7 @@ const attempt: fc.Arbitrary<Attempt> = fc.record({
 });
 
 function send(a: Attempt) {
-  return app.inject({
+  return inject(app, {
     method: a.method as 'GET',
     url: a.query === '' ? a.path : `${a.path}?${a.query}`,
     headers: { ...a.headers, host: a.host },

@@ -7,7 +7,7 @@ import { Registry } from 'prom-client';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { Config } from '../../src/config/model.js';
 import { createLogger } from '../../src/http/logger.js';
-import { createWatcher, type Watcher } from '../../src/watch/watcher.js';
+import { createDomainWatcher, type DomainWatcher } from '../../src/watch/watcher.js';
 import { configOf } from '../helpers/app.js';
 import { finished, startCli } from '../helpers/cli.js';
 import { makePki, type Pki } from '../helpers/pki.js';
@@ -47,7 +47,7 @@ describe('the watcher', () => {
   let registry: Registry;
   let logs: string;
   let current: Config;
-  let watcher: Watcher;
+  let watcher: DomainWatcher;
 
   beforeEach(() => {
     MUTABLE.reply = 'good';
@@ -58,7 +58,7 @@ describe('the watcher', () => {
       logs += d.toString();
     });
     current = configOf({ tenants: tenants('good', 'mutable') });
-    watcher = createWatcher({
+    watcher = createDomainWatcher({
       config: () => current,
       net: {
         // Every domain on 443 goes to the fixtures, as WATCH_RESOLVE would send it.

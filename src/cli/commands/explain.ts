@@ -1,7 +1,12 @@
 // `mdm-discovery explain`: which tenant and rule decide a request, why, and the exact answer.
 import { STATUS_CODES } from 'node:http';
 import { compileConfig } from '../../config/compile.js';
-import { DEFAULT_CONFIG_PATH, type LoadOptions, loadConfig } from '../../config/load.js';
+import {
+  configLabel,
+  DEFAULT_CONFIG_PATH,
+  type LoadOptions,
+  loadConfig,
+} from '../../config/load.js';
 import { type Explanation, explainRequest } from '../../discovery/explain.js';
 import { securityHeaders } from '../../http/security-headers.js';
 import { parse } from '../args.js';
@@ -62,7 +67,7 @@ export async function explain(
 ): Promise<Explanation> {
   const config = await loadConfig(configPath, options);
   const table = compileConfig(config, securityHeaders());
-  const label = configPath === DEFAULT_CONFIG_PATH ? '(embedded demo config)' : configPath;
+  const label = configLabel(configPath);
   return explainRequest(table, label, host, user, modelFamily);
 }
 

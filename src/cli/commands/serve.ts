@@ -14,9 +14,9 @@ Options:
 
 Environment: HOST, PORT, LOG_LEVEL, LOG_FORMAT, LOG_HASH_KEY, MDM_DISCOVERY_CONFIG (see README).
 `,
-  async run(args, { settings }) {
+  async run(args, { settings, color }) {
     const { values, positionals } = parse(args, { config: { type: 'string' } });
     if (positionals.length > 0) throw new UsageError(`unexpected argument "${positionals[0]}"`);
-    return main(settings, { configPath: values.config });
+    return main(settings, { configPath: values.config, color });
   },
 };

@@ -1,14 +1,14 @@
 // `mdm-discovery watch`: the watcher alone, with the admin listener, for answers this service does not serve.
 
 import { compileConfig } from '../../config/compile.js';
-import { DEFAULT_CONFIG_PATH, loadConfig } from '../../config/load.js';
+import { configLabel, DEFAULT_CONFIG_PATH, loadConfig } from '../../config/load.js';
 import type { Config } from '../../config/model.js';
 import { ConfigError, problemLines } from '../../config/problems.js';
 import type { RoutingTable } from '../../discovery/table.js';
-import { createLogger } from '../../http/logger.js';
+import { createLogger, logFormat } from '../../http/logger.js';
 import { buildAdminApp } from '../../ops/admin.js';
 import { createMetrics } from '../../ops/metrics.js';
-import { logFormat } from '../../server.js';
+import { handleSignals } from '../../ops/signals.js';
 import { VERSION } from '../../version.js';
 import { watcherFromSettings } from '../../watch/from-settings.js';
 import { watchTargets } from '../../watch/round.js';
@@ -45,7 +45,7 @@ function tableOf(config: Config): RoutingTable {
 
 export const watchCommand: Command = {
   usage: USAGE,
-  async run(args, { settings }) {
+  async run(args, { settings, color }) {
     const { values, positionals } = parse(args, { config: { type: 'string' } });
     if (positionals.length > 0) throw new UsageError(`unexpected argument "${positionals[0]}"`);
     const path = values.config ?? settings.MDM_DISCOVERY_CONFIG ?? DEFAULT_CONFIG_PATH;
@@ -55,6 +55,7 @@ export const watchCommand: Command = {
     const logger = createLogger({
       level: settings.LOG_LEVEL,
       format: logFormat(settings.LOG_FORMAT, process.stdout.isTTY === true),
+      color,
     });
     const current = async () => {
       try {
@@ -82,7 +83,7 @@ export const watchCommand: Command = {
             status: {
               source: {
                 version: VERSION,
-                configSource: path === DEFAULT_CONFIG_PATH ? '(embedded demo config)' : path,
+                configSource: configLabel(path),
                 startedAt: new Date(),
                 config: () => config,
                 table: () => tableOf(config),
@@ -104,21 +105,19 @@ export const watchCommand: Command = {
     // Without an admin listener nothing else would keep the process alive between rounds.
     const alive = setInterval(() => {}, 1 << 30);
     watcher.start();
-    const stop = (signal: NodeJS.Signals) => {
-      if (stopping) process.exit(1);
-      stopping = true;
-      logger.info({ signal }, 'watch: stopping');
-      setTimeout(() => process.exit(1), settings.SHUTDOWN_GRACE_MS + 1000).unref();
-      void (async () => {
+    handleSignals({
+      log: logger,
+      messages: { stopping: 'watch: stopping', stopped: 'watch: stopped' },
+      graceMs: settings.SHUTDOWN_GRACE_MS,
+      stop: async () => {
+        stopping = true;
         await watcher.stop();
         await admin?.close();
         clearInterval(alive);
-        logger.info('watch: stopped');
-        process.exitCode = 0;
-      })();
-    };
-    process.on('SIGTERM', stop);
-    process.on('SIGINT', stop);
+        return 'drained';
+      },
+      // The config is read again before every round: SIGHUP has nothing to do, and must not end it.
+    });
     return 0;
   },
 };

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { logFormat } from '../src/server.js';
+import { logFormat } from '../../src/http/logger.js';
 
 describe('logFormat', () => {
   it('is pretty only on a terminal unless set', () => {

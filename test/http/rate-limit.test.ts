@@ -4,7 +4,7 @@ import { isIPv6 } from 'node:net';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { clientKey, ipv6Groups, isLoopbackAddress } from '../../src/address.js';
-import { createRateLimiter } from '../../src/ops/rate-limit.js';
+import { createRateLimiter } from '../../src/http/rate-limit.js';
 
 /** Eight groups written out in full, upper case, with leading zeros. */
 const full = (groups: number[]) =>

@@ -2,7 +2,7 @@
 import { type FSWatcher, statSync, watch } from 'node:fs';
 import { dirname } from 'node:path';
 
-export interface Watcher {
+export interface FileWatcher {
   /** Watches exactly the folders these paths live in (a folder path: the folder itself). */
   watch(paths: readonly string[]): void;
   close(): void;
@@ -13,11 +13,11 @@ export interface Watcher {
  * ConfigMap volume swaps its `..data` symlink; both show up as events in the folder, where a
  * watch on the old file would go quiet.
  */
-export function createWatcher(
+export function watchFiles(
   onChange: () => void,
   debounceMs: number,
   onError: (error: Error) => void,
-): Watcher {
+): FileWatcher {
   const watchers = new Map<string, FSWatcher>();
   let timer: NodeJS.Timeout | undefined;
   const fire = () => {
