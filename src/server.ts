@@ -1,6 +1,7 @@
 // The serving process: the logger, the listeners, reloads, signals and shutdown, from parsed settings.
 import type { Server as HttpsServer } from 'node:https';
 import type { FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
 import type { Env } from './config/env.js';
 import { type Config, configLabel, DEFAULT_CONFIG_PATH, loadConfig } from './config/load.js';
 import { ConfigError, problemLines } from './config/problems.js';
@@ -10,10 +11,10 @@ import { createLogger, logFormat } from './http/logger.js';
 import { answerWriter, checkPreparedWrites } from './http/prepared-write.js';
 import { buildAdminApp } from './ops/admin.js';
 import { watchFiles } from './ops/file-watcher.js';
-import { createMetrics } from './ops/metrics.js';
-import { createReloader, type ReloadStatus } from './ops/reloader.js';
+import { createMetrics, type Metrics } from './ops/metrics.js';
+import { createReloader, type Reloader, type ReloadStatus } from './ops/reloader.js';
 import { handleSignals } from './ops/signals.js';
-import { readTls, tlsRenewer } from './ops/tls-files.js';
+import { readTls, type TlsFiles, tlsRenewer } from './ops/tls-files.js';
 import { VERSION } from './version.js';
 import type { DomainWatcher } from './watch/watcher.js';
 
@@ -52,8 +53,7 @@ export interface RunningServer {
 export async function startServer(env: Env, options: ServeOptions = {}): Promise<RunningServer> {
   const configPath = options.configPath ?? env.MDM_DISCOVERY_CONFIG ?? DEFAULT_CONFIG_PATH;
   const loadStarted = performance.now();
-  const usersFileRoots = env.USERS_FILE_ROOTS;
-  let config = await loadConfig(configPath, { usersFileRoots });
+  let config = await loadConfig(configPath, { usersFileRoots: env.USERS_FILE_ROOTS });
   const logger = createLogger({
     level: env.LOG_LEVEL,
     format: logFormat(env.LOG_FORMAT, process.stdout.isTTY === true),
@@ -63,30 +63,7 @@ export async function startServer(env: Env, options: ServeOptions = {}): Promise
   for (const line of problemLines(config.warnings)) logger.warn(line);
   const tls = readTls(env);
   const metrics = createMetrics();
-  const prepared = await checkPreparedWrites(env.KEEP_ALIVE_TIMEOUT_MS);
-  if (!prepared.ok) {
-    logger.warn(
-      { reason: prepared.reason },
-      'prepared answers are off: answers are written the public way (slower, the same bytes)',
-    );
-  }
-  const app = await buildApp({
-    config,
-    logger,
-    writer: answerWriter(prepared, env.KEEP_ALIVE_TIMEOUT_MS),
-    ...(env.LOG_HASH_KEY ? { logHashKey: env.LOG_HASH_KEY } : {}),
-    ...(tls ? { https: tls } : {}),
-    trustProxy: env.TRUST_PROXY,
-    metrics,
-    limits: {
-      requestTimeoutMs: env.REQUEST_TIMEOUT_MS,
-      headersTimeoutMs: env.HEADERS_TIMEOUT_MS,
-      keepAliveTimeoutMs: env.KEEP_ALIVE_TIMEOUT_MS,
-      maxUrlLength: env.MAX_URL_LENGTH,
-      rateLimitPerMinute: env.RATE_LIMIT_PER_MINUTE,
-      rateLimitIpv6Prefix: env.RATE_LIMIT_IPV6_PREFIX,
-    },
-  });
+  const app = await appFromSettings(env, config, logger, metrics, tls);
   // Read, validated and compiled (buildApp compiles the routing table).
   const loadMs = Math.round(performance.now() - loadStarted);
   metrics.configLoaded(1, config.tenants.length);
@@ -96,33 +73,12 @@ export async function startServer(env: Env, options: ServeOptions = {}): Promise
     ...config.userLists.keys(),
     ...(env.TLS_CERT_FILE && env.TLS_KEY_FILE ? [env.TLS_CERT_FILE, env.TLS_KEY_FILE] : []),
   ];
-  const reloader = createReloader({
+  const reloader = configReloader(env, configPath, app, tls, logger, metrics, {
     current: () => config,
-    // Read and validated in a worker thread, received and compiled here between requests
-    // (config/reload.ts); where no worker can run, here, as at start-up.
-    loadInWorker: (current) =>
-      reloadInWorker(
-        {
-          path: configPath,
-          usersFileRoots,
-          ...(current.digest
-            ? { previous: { digest: current.digest, files: [...current.userLists.keys()] } }
-            : {}),
-        },
-        (lists) => app.tableBuilder(lists),
-      ),
-    loadHere: async (current) => {
-      const next = await loadConfig(configPath, { previous: current, usersFileRoots });
-      return next === current ? 'unchanged' : { config: next };
-    },
-    apply: (next, table) => {
-      app.replaceConfig(next, table);
+    apply: (next) => {
       config = next;
       fileWatcher?.watch(watched());
     },
-    ...(tls ? { reloadTls: tlsRenewer(app.server as HttpsServer, env, tls, logger) } : {}),
-    logger,
-    metrics,
   });
   const fileWatcher = env.WATCH_CONFIG
     ? watchFiles(
@@ -203,6 +159,85 @@ export async function startServer(env: Env, options: ServeOptions = {}): Promise
     domainWatcher,
     lastReload: reloader.last,
   };
+}
+
+/**
+ * Reloads of the served config: read in a worker (config/reload.ts), or here where no worker can
+ * run, as at start-up; swapped into `app`, then handed to `served.apply`.
+ */
+function configReloader(
+  env: Env,
+  configPath: string,
+  app: FastifyInstance,
+  tls: TlsFiles | undefined,
+  logger: Logger,
+  metrics: Metrics,
+  served: { current(): Config; apply(config: Config): void },
+): Reloader {
+  const usersFileRoots = env.USERS_FILE_ROOTS;
+  return createReloader({
+    current: served.current,
+    // Read and validated in a worker thread, received and compiled here between requests.
+    loadInWorker: (current) =>
+      reloadInWorker(
+        {
+          path: configPath,
+          usersFileRoots,
+          ...(current.digest
+            ? { previous: { digest: current.digest, files: [...current.userLists.keys()] } }
+            : {}),
+        },
+        (lists) => app.tableBuilder(lists),
+      ),
+    loadHere: async (current) => {
+      const next = await loadConfig(configPath, { previous: current, usersFileRoots });
+      return next === current ? 'unchanged' : { config: next };
+    },
+    apply: (next, table) => {
+      app.replaceConfig(next, table);
+      served.apply(next);
+    },
+    ...(tls ? { reloadTls: tlsRenewer(app.server as HttpsServer, env, tls, logger) } : {}),
+    logger,
+    metrics,
+  });
+}
+
+/**
+ * The public app in the settings' terms, answers written prepared where this Node passes the
+ * check (http/prepared-write.ts; run here, so that buildApp does no I/O).
+ */
+async function appFromSettings(
+  env: Env,
+  config: Config,
+  logger: Logger,
+  metrics: Metrics,
+  tls: TlsFiles | undefined,
+): Promise<FastifyInstance> {
+  const prepared = await checkPreparedWrites(env.KEEP_ALIVE_TIMEOUT_MS);
+  if (!prepared.ok) {
+    logger.warn(
+      { reason: prepared.reason },
+      'prepared answers are off: answers are written the public way (slower, the same bytes)',
+    );
+  }
+  return buildApp({
+    config,
+    logger,
+    writer: answerWriter(prepared, env.KEEP_ALIVE_TIMEOUT_MS),
+    ...(env.LOG_HASH_KEY ? { logHashKey: env.LOG_HASH_KEY } : {}),
+    ...(tls ? { https: tls } : {}),
+    trustProxy: env.TRUST_PROXY,
+    metrics,
+    limits: {
+      requestTimeoutMs: env.REQUEST_TIMEOUT_MS,
+      headersTimeoutMs: env.HEADERS_TIMEOUT_MS,
+      keepAliveTimeoutMs: env.KEEP_ALIVE_TIMEOUT_MS,
+      maxUrlLength: env.MAX_URL_LENGTH,
+      rateLimitPerMinute: env.RATE_LIMIT_PER_MINUTE,
+      rateLimitIpv6Prefix: env.RATE_LIMIT_IPV6_PREFIX,
+    },
+  });
 }
 
 /**

@@ -2,6 +2,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import ts from 'typescript';
 import { describe, expect, it } from 'vitest';
 
 const SRC = fileURLToPath(new URL('../src/', import.meta.url));
@@ -137,5 +138,30 @@ describe('the layers of src/', () => {
   it('lets only the serve command import server.ts', () => {
     const importers = files.filter((file) => importsOf(file).includes(join(SRC, 'server.ts')));
     expect(importers.map((f) => relative(SRC, f))).toEqual(['cli/commands/serve.ts']);
+  });
+});
+
+describe('the functions of src/', () => {
+  it('are 120 lines at the most', () => {
+    const long: string[] = [];
+    for (const file of sources(SRC)) {
+      const source = ts.createSourceFile(
+        file,
+        readFileSync(file, 'utf8'),
+        ts.ScriptTarget.Latest,
+        true,
+      );
+      const visit = (node: ts.Node) => {
+        if (ts.isFunctionLike(node) && 'body' in node && node.body !== undefined) {
+          const first = source.getLineAndCharacterOfPosition(node.getStart(source)).line;
+          const last = source.getLineAndCharacterOfPosition(node.getEnd()).line;
+          if (last - first + 1 > 120)
+            long.push(`${relative(SRC, file)}:${first + 1} (${last - first + 1} lines)`);
+        }
+        ts.forEachChild(node, visit);
+      };
+      visit(source);
+    }
+    expect(long).toEqual([]);
   });
 });

@@ -48,10 +48,6 @@ export async function networkOptions(values: {
 
 /** A client for a few lookups (no target of its own: every host is checked for private addresses). */
 export async function lookupClient(options: NetOptions): Promise<Client> {
-  const { dispatcher } = await import('../verify/net.js');
-  return {
-    agent: dispatcher(options, false, ''),
-    timeoutMs: options.timeoutMs,
-    deadline: AbortSignal.timeout(options.timeoutMs * 10),
-  };
+  const { createClient } = await import('../verify/net.js');
+  return createClient(options, '', options.timeoutMs * 10);
 }

@@ -4,6 +4,19 @@ import { z } from 'zod';
 import { DEFAULT_IPV6_PREFIX } from '../address.js';
 import { formatPath } from './json-positions.js';
 
+/** The request limits' defaults: the settings' and buildApp's (http/app.ts) alike. */
+export const LIMIT_DEFAULTS = {
+  requestTimeoutMs: 10_000,
+  headersTimeoutMs: 10_000,
+  keepAliveTimeoutMs: 5_000,
+  // Room for a URL of several kilobytes (the common 8 KiB of web servers); Node stops at 16 KiB of headers.
+  maxUrlLength: 8192,
+  // 100/s per address: a whole office of devices behind one NAT, or every device behind a proxy
+  // when TRUST_PROXY is not set, stays far below it; a flood from one address does not.
+  rateLimitPerMinute: 6000,
+  rateLimitIpv6Prefix: DEFAULT_IPV6_PREFIX,
+} as const;
+
 const port = z.coerce
   .number({ error: 'must be a whole number from 0 to 65535' })
   .int({ error: 'must be a whole number from 0 to 65535' })
@@ -112,19 +125,19 @@ export const envSchema = z
     TLS_KEY_FILE: z.string().min(1).optional(),
     TRUST_PROXY: trustProxy,
     SHUTDOWN_GRACE_MS: millis(10_000),
-    REQUEST_TIMEOUT_MS: millis(10_000),
-    HEADERS_TIMEOUT_MS: millis(10_000),
-    KEEP_ALIVE_TIMEOUT_MS: millis(5_000),
-    MAX_URL_LENGTH: count(8192, 256),
+    REQUEST_TIMEOUT_MS: millis(LIMIT_DEFAULTS.requestTimeoutMs),
+    HEADERS_TIMEOUT_MS: millis(LIMIT_DEFAULTS.headersTimeoutMs),
+    KEEP_ALIVE_TIMEOUT_MS: millis(LIMIT_DEFAULTS.keepAliveTimeoutMs),
+    MAX_URL_LENGTH: count(LIMIT_DEFAULTS.maxUrlLength, 256),
     /** Per client address; 0 turns the limit off. */
-    RATE_LIMIT_PER_MINUTE: count(6000, 0),
+    RATE_LIMIT_PER_MINUTE: count(LIMIT_DEFAULTS.rateLimitPerMinute, 0),
     /** IPv6 clients sharing this many leading bits count as one client (a /64 by default). */
     RATE_LIMIT_IPV6_PREFIX: z.coerce
       .number({ error: 'must be a whole number from 32 to 128' })
       .int({ error: 'must be a whole number from 32 to 128' })
       .min(32, { error: 'must be a whole number from 32 to 128' })
       .max(128, { error: 'must be a whole number from 32 to 128' })
-      .default(DEFAULT_IPV6_PREFIX),
+      .default(LIMIT_DEFAULTS.rateLimitIpv6Prefix),
     /** Watch the config, users files and TLS files, and reload on change (SIGHUP always reloads). */
     WATCH_CONFIG: z
       .enum(['true', 'false'], { error: 'must be true or false' })

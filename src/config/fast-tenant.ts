@@ -15,11 +15,14 @@ import {
 } from './presets.js';
 import {
   type Action,
+  DEFAULTS,
   FAMILY_CHOICES,
   identifierError,
+  MAX_MESSAGE_LENGTH,
   NAME,
   patternError,
   type RuleConfig,
+  SCHEMA_KEYS,
   type Server,
   type TenantConfig,
   type WhenConfig,
@@ -29,16 +32,14 @@ import {
 const UNSURE = Symbol('unsure');
 type Unsure = typeof UNSURE;
 
-const TENANT_KEYS = new Set([
-  'name',
-  'domains',
-  'enroll',
-  'reject',
-  'notFound',
-  'redirect',
-  'rules',
-]);
-const RULE_KEYS = new Set(['name', 'when', 'enroll', 'reject', 'notFound', 'redirect']);
+// A tenant with a `watch` key is left to zod: the fast path reads the shapes most tenants have.
+const TENANT_KEYS = new Set(SCHEMA_KEYS.tenant.filter((key) => key !== 'watch'));
+const RULE_KEYS = new Set(SCHEMA_KEYS.rule);
+const INTUNE_KEYS = new Set(SCHEMA_KEYS.intune);
+const JAMF_KEYS = new Set(SCHEMA_KEYS.jamf);
+const FLEET_KEYS = new Set(SCHEMA_KEYS.fleet);
+const REJECT_KEYS = new Set(SCHEMA_KEYS.reject);
+const REDIRECT_KEYS = new Set(SCHEMA_KEYS.redirect);
 const ACTION_KEYS = ['enroll', 'reject', 'notFound', 'redirect'] as const;
 const FAMILIES = new Set<string>(FAMILY_CHOICES);
 const CLOUDS = new Set(Object.keys(INTUNE_HOSTS));
@@ -228,7 +229,7 @@ function readServer(
   const keys = Object.keys(raw);
   if (keys.length === 1 && isObject(raw.intune)) {
     const { intune } = raw;
-    const { cloud = 'commercial', tenantId } = intune;
+    const { cloud = DEFAULTS.cloud, tenantId } = intune;
     if (!onlyKeys(intune, INTUNE_KEYS) || typeof cloud !== 'string' || !CLOUDS.has(cloud)) {
       return UNSURE;
     }
@@ -236,7 +237,7 @@ function readServer(
     return { preset: 'intune', ...intuneServer(cloud as IntuneCloud, tenantId) };
   }
   if (keys.length === 1 && isObject(raw.jamf)) {
-    const { url, enrollment = 'user' } = raw.jamf;
+    const { url, enrollment = DEFAULTS.jamfEnrollment } = raw.jamf;
     if (!onlyKeys(raw.jamf, JAMF_KEYS) || (enrollment !== 'user' && enrollment !== 'device')) {
       return UNSURE;
     }
@@ -260,11 +261,6 @@ function readServer(
   }
   return UNSURE;
 }
-const INTUNE_KEYS = new Set(['cloud', 'tenantId']);
-const JAMF_KEYS = new Set(['url', 'enrollment']);
-const FLEET_KEYS = new Set(['url']);
-const REJECT_KEYS = new Set(['message', 'description']);
-const REDIRECT_KEYS = new Set(['url', 'status']);
 
 function readReject(raw: unknown): Action | Unsure {
   if (!isObject(raw) || !onlyKeys(raw, REJECT_KEYS) || typeof raw.message !== 'string') {
@@ -272,8 +268,11 @@ function readReject(raw: unknown): Action | Unsure {
   }
   const message = raw.message.trim();
   const { description } = raw;
-  if (message.length === 0 || message.length > 1000) return UNSURE;
-  if (description !== undefined && (typeof description !== 'string' || description.length > 1000)) {
+  if (message.length === 0 || message.length > MAX_MESSAGE_LENGTH) return UNSURE;
+  if (
+    description !== undefined &&
+    (typeof description !== 'string' || description.length > MAX_MESSAGE_LENGTH)
+  ) {
     return UNSURE;
   }
   return description === undefined
@@ -286,7 +285,7 @@ function readRedirect(
   httpsUrl: (value: unknown, query: boolean) => boolean,
 ): Action | Unsure {
   if (!isObject(raw) || !onlyKeys(raw, REDIRECT_KEYS) || !httpsUrl(raw.url, true)) return UNSURE;
-  const status = raw.status ?? 302;
+  const status = raw.status ?? DEFAULTS.redirectStatus;
   if (status !== 302 && status !== 307) return UNSURE;
   return { kind: 'redirect', url: raw.url as string, status };
 }

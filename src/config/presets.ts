@@ -1,5 +1,5 @@
 // Vendor presets: the exact BaseURL each MDM publishes (docs/protocol.md section 4).
-import type { Server } from '../discovery/response.js';
+import type { AvailableServer } from '../discovery/response.js';
 
 /**
  * Intune's enrollment hosts per cloud. Intune documents only mdm-byod (account-driven User Enrollment).
@@ -37,21 +37,21 @@ export type JamfEnrollment = keyof typeof JAMF_PATHS;
 
 export const FLEET_PATH = '/api/mdm/apple/account_driven_enroll';
 
-export function intuneServer(cloud: IntuneCloud, tenantId: string): Server {
+export function intuneServer(cloud: IntuneCloud, tenantId: string): AvailableServer {
   return {
     version: 'mdm-byod',
     baseUrl: `https://${INTUNE_HOSTS[cloud]}${INTUNE_PATH}?aadTenantId=${tenantId}`,
   };
 }
 
-export function jamfServer(url: string, enrollment: JamfEnrollment): Server {
+export function jamfServer(url: string, enrollment: JamfEnrollment): AvailableServer {
   return {
     version: enrollment === 'device' ? 'mdm-adde' : 'mdm-byod',
     baseUrl: `${withoutTrailingSlash(url)}${JAMF_PATHS[enrollment]}`,
   };
 }
 
-export function fleetServer(url: string): Server {
+export function fleetServer(url: string): AvailableServer {
   return { version: 'mdm-byod', baseUrl: `${withoutTrailingSlash(url)}${FLEET_PATH}` };
 }
 

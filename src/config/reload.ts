@@ -106,11 +106,7 @@ export function reloadInWorker(
       reject(new WorkerUnavailable(String(error)));
       return;
     }
-    const userLists = new Map<string, Set<string>>();
-    const actions: Action[] = [];
-    const rules: RuleConfig[] = [];
-    const tenants: SourcedTenant[] = [];
-    let table: TableBuilder | undefined;
+    const received = assembler(builder);
     let settled = false;
     const settle = (finish: () => void) => {
       if (settled) return;
@@ -157,41 +153,13 @@ export function reloadInWorker(
           return;
         case 'unchanged':
           return settle(() => resolve('unchanged'));
-        case 'users': {
-          let list = userLists.get(message.file);
-          if (list === undefined) {
-            list = new Set();
-            userLists.set(message.file, list);
-          }
-          for (const user of message.users) list.add(user);
-          return;
-        }
-        case 'part': {
-          table ??= builder(userLists);
-          actions.push(...message.actions);
-          for (const rule of message.rules) {
-            rules.push({ ...rule, action: actions[rule.action] as Action });
-          }
-          for (const wire of message.tenants) {
-            // The received object becomes the tenant: its numbers are replaced, not copied.
-            const tenant = wire as unknown as { -readonly [K in keyof SourcedTenant]: unknown };
-            tenant.action = actions[wire.action];
-            tenant.rules = wire.rules.map((id) => rules[id]);
-            tenants.push(tenant as SourcedTenant);
-            table.add(tenant as SourcedTenant);
-          }
-          return;
-        }
+        case 'users':
+          return received.users(message);
+        case 'part':
+          return received.part(message);
         case 'done': {
-          const config: Config = {
-            tenants,
-            serviceHosts: message.serviceHosts,
-            userLists,
-            warnings: message.warnings,
-            ...(message.digest ? { digest: message.digest } : {}),
-          };
-          const built = (table ?? builder(userLists)).finish(message.serviceHosts);
-          return settle(() => resolve({ config, table: built }));
+          const done = received.done(message);
+          return settle(() => resolve(done));
         }
         case 'refused':
           return settle(() => reject(new ConfigError(message.problems)));
@@ -215,4 +183,51 @@ export function reloadInWorker(
       if (queue.length === 0) stopped();
     });
   });
+}
+
+/**
+ * The config and its table, put together from the worker's messages: users files first, then
+ * parts of tenants (each compiled as it comes), then the rest.
+ */
+function assembler(builder: (userLists: Config['userLists']) => TableBuilder) {
+  const userLists = new Map<string, Set<string>>();
+  const actions: Action[] = [];
+  const rules: RuleConfig[] = [];
+  const tenants: SourcedTenant[] = [];
+  let table: TableBuilder | undefined;
+  return {
+    users(message: Extract<WireMessage, { kind: 'users' }>) {
+      let list = userLists.get(message.file);
+      if (list === undefined) {
+        list = new Set();
+        userLists.set(message.file, list);
+      }
+      for (const user of message.users) list.add(user);
+    },
+    part(message: Extract<WireMessage, { kind: 'part' }>) {
+      table ??= builder(userLists);
+      actions.push(...message.actions);
+      for (const rule of message.rules) {
+        rules.push({ ...rule, action: actions[rule.action] as Action });
+      }
+      for (const wire of message.tenants) {
+        // The received object becomes the tenant: its numbers are replaced, not copied.
+        const tenant = wire as unknown as { -readonly [K in keyof SourcedTenant]: unknown };
+        tenant.action = actions[wire.action];
+        tenant.rules = wire.rules.map((id) => rules[id]);
+        tenants.push(tenant as SourcedTenant);
+        table.add(tenant as SourcedTenant);
+      }
+    },
+    done(message: Extract<WireMessage, { kind: 'done' }>): { config: Config; table: RoutingTable } {
+      const config: Config = {
+        tenants,
+        serviceHosts: message.serviceHosts,
+        userLists,
+        warnings: message.warnings,
+        ...(message.digest ? { digest: message.digest } : {}),
+      };
+      return { config, table: (table ?? builder(userLists)).finish(message.serviceHosts) };
+    },
+  };
 }

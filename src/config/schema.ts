@@ -15,6 +15,16 @@ import {
 } from './presets.js';
 import { nearest, quoteList } from './suggest.js';
 
+/** The longest `message` or `description` of a refusal. */
+export const MAX_MESSAGE_LENGTH = 1000;
+
+/** What a key left out means. */
+export const DEFAULTS = {
+  cloud: 'commercial',
+  jamfEnrollment: 'user',
+  redirectStatus: 302,
+} as const;
+
 /** A strict object whose unknown-key error names the nearest known key. */
 function strictObject<T extends z.ZodRawShape>(shape: T) {
   const known = Object.keys(shape);
@@ -63,7 +73,7 @@ const tenantId = z
 const intune = strictObject({
   cloud: z
     .enum(Object.keys(INTUNE_HOSTS) as [IntuneCloud, ...IntuneCloud[]])
-    .default('commercial')
+    .default(DEFAULTS.cloud)
     .meta({
       description:
         'commercial (manage.microsoft.com, also GCC), usgov (GCC High and DoD, manage.microsoft.us), china (21Vianet, manage.microsoft.cn).',
@@ -88,7 +98,7 @@ const jamf = strictObject({
   ),
   enrollment: z
     .enum(Object.keys(JAMF_PATHS) as ['user', 'device'])
-    .default('user')
+    .default(DEFAULTS.jamfEnrollment)
     .meta({
       description: 'user: mdm-byod (User Enrollment); device: mdm-adde (Device Enrollment).',
     }),
@@ -174,13 +184,13 @@ const reject = strictObject({
     .string()
     .trim()
     .min(1, { error: 'is empty; write what the person at the device should read' })
-    .max(1000)
+    .max(MAX_MESSAGE_LENGTH)
     .meta({
       description: 'Shown to the person on the device (iOS 17.5+, macOS 14.5+, visionOS 1.2+).',
     }),
   description: z
     .string()
-    .max(1000)
+    .max(MAX_MESSAGE_LENGTH)
     .optional()
     .meta({ description: "For the device's logs only; never shown to the person." }),
 }).meta({ description: 'Answer 403 com.apple.well-known.failed: a deliberate "no".' });
@@ -195,7 +205,7 @@ const redirect = strictObject({
       error: (issue) =>
         `${JSON.stringify(issue.input)} is not allowed; use 302 or 307 (a permanent redirect would be cached by clients)`,
     })
-    .default(302),
+    .default(DEFAULTS.redirectStatus),
 }).meta({ description: 'Answer a redirect that keeps user-identifier and model-family.' });
 
 const notFound = z.literal(true, { error: 'must be true' }).meta({
@@ -332,13 +342,15 @@ const when = strictObject({
       'Conditions that must all hold. A request without a usable user-identifier matches no user condition.',
   });
 
-const rule = strictObject({
+const ruleObject = strictObject({
   name: name.meta({
     description: 'Unique within the tenant; it appears in logs and seeds percent.',
   }),
   when,
   ...actionShape,
-})
+});
+
+const rule = ruleObject
   .superRefine(actionChoice('the rule'))
   .transform((value) => ({ name: value.name, when: value.when, action: toAction(value) }));
 
@@ -356,7 +368,7 @@ const watchShape = strictObject({
   description: 'How the watcher (WATCH_INTERVAL, mdm-discovery watch) asks these domains.',
 });
 
-export const tenantSchema = strictObject({
+const tenantObject = strictObject({
   name: name.meta({ description: 'A short unique name; it appears in logs and metrics.' }),
   domains: z
     .array(domain)
@@ -367,7 +379,9 @@ export const tenantSchema = strictObject({
       "Checked in order; the first whose when holds decides, else the tenant's own action.",
   }),
   watch: watchShape.optional(),
-})
+});
+
+export const tenantSchema = tenantObject
   .superRefine(actionChoice('the tenant'))
   .superRefine((value, ctx) => {
     const seen = new Map<string, number>();
@@ -414,3 +428,17 @@ export type TenantConfig = z.output<typeof tenantSchema>;
 export type RuleConfig = TenantConfig['rules'][number];
 export type WhenConfig = RuleConfig['when'];
 export type Server = z.output<typeof enroll>;
+
+/**
+ * The keys each object of a tenant allows, read from the schema itself: the loader's fast path
+ * (fast-tenant.ts) checks keys against these, so that it cannot drift from what zod accepts.
+ */
+export const SCHEMA_KEYS = {
+  tenant: Object.keys(tenantObject.shape),
+  rule: Object.keys(ruleObject.shape),
+  intune: Object.keys(intune.shape),
+  jamf: Object.keys(jamf.shape),
+  fleet: Object.keys(fleet.shape),
+  reject: Object.keys(reject.shape),
+  redirect: Object.keys(redirect.shape),
+} as const;

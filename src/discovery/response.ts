@@ -1,6 +1,6 @@
 // Prepared answers: status, headers and body bytes computed once, when a config is compiled.
 
-import { WELL_KNOWN_FAILED } from '../protocol.js';
+import { type Version, WELL_KNOWN_FAILED } from '../protocol.js';
 import type { DiscoveryQuery } from './query.js';
 
 export interface RedirectTarget {
@@ -46,10 +46,9 @@ export function preparedResponse(
   };
 }
 
-export type EnrollVersion = 'mdm-byod' | 'mdm-adde';
-
-export interface Server {
-  readonly version: EnrollVersion;
+/** One entry of `Servers` in a discovery answer (Apple's AvailableServer: docs/protocol.md section 2). */
+export interface AvailableServer {
+  readonly version: Version;
   readonly baseUrl: string;
 }
 
@@ -106,7 +105,7 @@ export function preparer(
  * https://developer.apple.com/documentation/devicemanagement/wellknown/availableserver
  * Apple: the array "needs to contain a single item"; the device uses the first.
  */
-export function serversDocument(server: Server): unknown {
+export function serversDocument(server: AvailableServer): unknown {
   return { Servers: [{ Version: server.version, BaseURL: server.baseUrl }] };
 }
 

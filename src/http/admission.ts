@@ -1,7 +1,7 @@
 // Whether a request is answered at all: every refusal made before routing, written once for both entrances.
 import type { IncomingMessage } from 'node:http';
 import type { PreparedResponse } from '../discovery/response.js';
-import type { RateLimiter } from './rate-limit.js';
+import { createRateLimiter, type RateLimiterOptions } from './rate-limit.js';
 import type { FixedResponses } from './responses.js';
 
 /** A refused request: the answer, the outcome it is counted under, and any header to add. */
@@ -13,7 +13,8 @@ export interface Refusal {
 
 export interface AdmissionOptions {
   readonly maxUrlLength: number;
-  readonly limiter: RateLimiter | undefined;
+  /** The per-client limit (http/rate-limit.ts); `perMinute` 0 turns it off. */
+  readonly rateLimit: RateLimiterOptions;
   /** The client's address, as Fastify's `request.ip` (http/trust.ts). */
   readonly clientAddress: (request: IncomingMessage) => string | undefined;
   readonly fixed: FixedResponses;
@@ -47,7 +48,9 @@ function hasBody(headers: IncomingMessage['headers']): boolean {
 }
 
 export function admission(options: AdmissionOptions): Admission {
-  const { maxUrlLength, limiter, clientAddress, fixed } = options;
+  const { maxUrlLength, clientAddress, fixed } = options;
+  const limiter =
+    options.rateLimit.perMinute > 0 ? createRateLimiter(options.rateLimit) : undefined;
   const tooLong: Refusal = { response: fixed.clientError(414), outcome: 'url_too_long' };
   const withBody: Refusal = { response: fixed.clientError(413), outcome: 'body_refused' };
   const twoHosts: Refusal = { response: fixed.badRequest, outcome: 'bad_request' };

@@ -1,27 +1,32 @@
 // The app factory: a validated config in, a Fastify instance out. It never listens (see server.ts).
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import { createServer as createSecureServer } from 'node:https';
+import {
+  createServer as createSecureServer,
+  type ServerOptions as HttpsServerOptions,
+} from 'node:https';
 import Fastify, {
   type FastifyBaseLogger,
   type FastifyInstance,
   type FastifyReply,
+  type FastifyRequest,
   LogController,
+  type onRequestHookHandler,
 } from 'fastify';
-import { DEFAULT_IPV6_PREFIX } from '../address.js';
 import { compileConfig, type TableBuilder, tableBuilder } from '../config/compile.js';
+import { LIMIT_DEFAULTS } from '../config/env.js';
 import type { Config } from '../config/load.js';
 import type { Decision } from '../discovery/decide.js';
 import type { PreparedResponse } from '../discovery/response.js';
 import type { RoutingTable } from '../discovery/table.js';
 import type { Metrics } from '../ops/metrics.js';
 import { accessLog, requestIds } from './access-log.js';
-import { admission } from './admission.js';
-import { trackConnections } from './connections.js';
+import { type Admission, admission } from './admission.js';
+import { type Connections, trackConnections } from './connections.js';
 import { hotPath } from './hot-path.js';
 import { userFingerprinter } from './logger.js';
 import { type AnswerWriter, publicWrite } from './prepared-write.js';
-import { createRateLimiter, MAX_CLIENTS } from './rate-limit.js';
-import { fixedResponses, sendPrepared } from './responses.js';
+import { MAX_CLIENTS } from './rate-limit.js';
+import { type FixedResponses, fixedResponses, sendPrepared } from './responses.js';
 import { discoveryRoutes } from './routes/discovery.js';
 import { healthRoutes } from './routes/health.js';
 import { securityHeaders } from './security-headers.js';
@@ -64,18 +69,7 @@ export interface Limits {
   readonly rateLimitIpv6Prefix: number;
 }
 
-export const DEFAULT_LIMITS: Limits = {
-  requestTimeoutMs: 10_000,
-  headersTimeoutMs: 10_000,
-  keepAliveTimeoutMs: 5_000,
-  // Room for a URL of several kilobytes (the common 8 KiB of web servers); Node stops at 16 KiB of headers.
-  maxUrlLength: 8192,
-  // 100/s per address: a whole office of devices behind one NAT, or every device behind a proxy
-  // when TRUST_PROXY is not set, stays far below it; a flood from one address does not.
-  rateLimitPerMinute: 6000,
-  rateLimitClients: MAX_CLIENTS,
-  rateLimitIpv6Prefix: DEFAULT_IPV6_PREFIX,
-};
+export const DEFAULT_LIMITS: Limits = { ...LIMIT_DEFAULTS, rateLimitClients: MAX_CLIENTS };
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -92,6 +86,14 @@ declare module 'fastify' {
 }
 
 const NO_QUERY = Object.freeze({});
+
+/** Sends one of the service's fixed answers and counts it under `outcome`. */
+type Refuse = (
+  reply: FastifyReply,
+  response: PreparedResponse,
+  outcome: string,
+  extraHeaders?: Readonly<Record<string, string>>,
+) => FastifyReply;
 
 export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   const headers = securityHeaders();
@@ -119,21 +121,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     ...(options.logger ? { loggerInstance: options.logger } : { logger: false }),
     // Read by Fastify for the URL listen() returns; the server itself is made below.
     ...(tls ? { https: tls } : {}),
-    serverFactory: () => {
-      const http = {
-        // Slow clients cannot hold a connection: headers and the whole request in bounded time.
-        headersTimeout,
-        requestTimeout: limits.requestTimeoutMs,
-        keepAliveTimeout: limits.keepAliveTimeoutMs,
-        // Node enforces those timeouts only at this interval (30 s by default): check every second.
-        connectionsCheckingInterval: Math.min(1000, limits.headersTimeoutMs),
-      };
-      const server = tls ? createSecureServer({ ...http, ...tls }) : createServer(http);
-      // No socket timeout (Node's default; Fastify's connectionTimeout set one, re-armed on every
-      // read and write): a connection that makes no progress is closed by connections.ts instead.
-      server.on('request', (req, res) => dispatch(req, res));
-      return server;
-    },
+    serverFactory: () => nodeServer(limits, tls, (req, res) => dispatch(req, res)),
     // One line per discovery request, written by the route; Fastify's two lines would log URLs.
     logController: new LogController({ disableRequestLogging: true }),
     // A client's X-Request-Id is not trusted into logs; ids are shared with the hot path.
@@ -162,14 +150,6 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     secure: options.https !== undefined,
   });
 
-  const limiter =
-    limits.rateLimitPerMinute > 0
-      ? createRateLimiter({
-          perMinute: limits.rateLimitPerMinute,
-          maxClients: limits.rateLimitClients,
-          ipv6Prefix: limits.rateLimitIpv6Prefix,
-        })
-      : undefined;
   const { metrics } = options;
   const write = options.writer ?? publicWrite;
   const log = accessLog(options.logger, userFingerprinter(options.logHashKey));
@@ -188,7 +168,11 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   };
   const admit = admission({
     maxUrlLength: limits.maxUrlLength,
-    limiter,
+    rateLimit: {
+      perMinute: limits.rateLimitPerMinute,
+      maxClients: limits.rateLimitClients,
+      ipv6Prefix: limits.rateLimitIpv6Prefix,
+    },
     clientAddress: clientAddressOf(trust),
     fixed,
   });
@@ -201,12 +185,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
       respond(res, decision, method, performance.now() - startedAt),
   });
   /** Every answer but a discovery decision: sent, and counted under its own outcome. */
-  const refuse = (
-    reply: FastifyReply,
-    response: PreparedResponse,
-    outcome: string,
-    extraHeaders?: Readonly<Record<string, string>>,
-  ) => {
+  const refuse: Refuse = (reply, response, outcome, extraHeaders) => {
     metrics?.request(undefined, outcome, response.status, reply.elapsedTime / 1000);
     return sendPrepared(reply, response, extraHeaders);
   };
@@ -214,42 +193,11 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     if (!hot(req, res)) app.routing(req, res);
   };
   app.addHook('preClose', () => connections.drain());
-  app.addHook('onRequest', (request, reply, done) => {
-    const raw = request.raw;
-    connections.touch(raw.socket);
-    // Shutting down: answer, then close the connection, so that the drain ends.
-    if (connections.draining) reply.raw.shouldKeepAlive = false;
-    // The refusal the hot path found, if it declined this request, without counting it again.
-    const refusal = admit.refusalOf(raw);
-    if (refusal !== undefined) refuse(reply, refusal.response, refusal.outcome, refusal.headers);
-    // Any other path, whatever the method: the one 404, before any body is read or parsed.
-    else if (request.is404) refuse(reply, fixed.notFound, 'other_path');
-    done();
-  });
+  app.addHook('onRequest', admissionHook(connections, admit, refuse, fixed.notFound));
 
-  app.decorate('replaceConfig', (config: Config, table?: RoutingTable) => {
-    // Compiled first, then one assignment: a request reads state.table once, so it sees either
-    // the old table or the new one, never a mix.
-    state.table = table ?? compileConfig(config, headers);
-  });
-
-  app.decorate('tableBuilder', (userLists: Config['userLists']) =>
-    tableBuilder(userLists, headers),
-  );
-
-  app.decorate('routingTable', () => state.table);
-
+  decorateTable(app, state, headers);
   app.setNotFoundHandler((_request, reply) => refuse(reply, fixed.notFound, 'other_path'));
-  app.setErrorHandler((error: { statusCode?: number; code?: string }, request, reply) => {
-    const status = error.statusCode ?? 500;
-    if (status >= 400 && status < 500) {
-      request.log.info({ status, code: error.code }, 'request refused');
-      return refuse(reply, fixed.clientError(status), 'client_error');
-    }
-    // A 5xx never shows internals to the client; the log has them (addresses scrubbed).
-    request.log.error({ err: error }, 'request failed');
-    return refuse(reply, fixed.internal, 'internal_error');
-  });
+  app.setErrorHandler(errorHandler(refuse, fixed));
 
   await app.register(discoveryRoutes, { fixed, refuse, respond, state });
   // Not ready from the moment a drain begins, as on the admin listener: a load balancer that asks
@@ -258,4 +206,84 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     ready: () => state.table !== undefined && !connections.draining,
   });
   return app;
+}
+
+/**
+ * The Node server Fastify runs on, with every request handed to `listener`. No socket timeout
+ * (Node's default; Fastify's connectionTimeout set one, re-armed on every read and write): a
+ * connection that makes no progress is closed by connections.ts instead.
+ */
+function nodeServer(
+  limits: Limits,
+  tls: (HttpsServerOptions & { handshakeTimeout: number }) | undefined,
+  listener: (req: IncomingMessage, res: ServerResponse) => void,
+) {
+  const http = {
+    // Slow clients cannot hold a connection: headers and the whole request in bounded time.
+    headersTimeout: Math.min(limits.headersTimeoutMs, limits.requestTimeoutMs),
+    requestTimeout: limits.requestTimeoutMs,
+    keepAliveTimeout: limits.keepAliveTimeoutMs,
+    // Node enforces those timeouts only at this interval (30 s by default): check every second.
+    connectionsCheckingInterval: Math.min(1000, limits.headersTimeoutMs),
+  };
+  const server = tls ? createSecureServer({ ...http, ...tls }) : createServer(http);
+  server.on('request', listener);
+  return server;
+}
+
+/** replaceConfig, tableBuilder and routingTable (see the declaration above). */
+function decorateTable(
+  app: FastifyInstance,
+  state: { table: RoutingTable },
+  headers: Readonly<Record<string, string>>,
+): void {
+  app.decorate('replaceConfig', (config: Config, table?: RoutingTable) => {
+    // Compiled first, then one assignment: a request reads state.table once, so it sees either
+    // the old table or the new one, never a mix.
+    state.table = table ?? compileConfig(config, headers);
+  });
+  app.decorate('tableBuilder', (userLists: Config['userLists']) =>
+    tableBuilder(userLists, headers),
+  );
+  app.decorate('routingTable', () => state.table);
+}
+
+/**
+ * Fastify's side of admission (http/admission.ts): every request Fastify takes is touched for
+ * the idle sweep, closes its connection after the answer while draining, and gets the refusal
+ * the hot path found (without being counted again) or, for any other path, the one 404, before
+ * any body is read or parsed.
+ */
+function admissionHook(
+  connections: Connections,
+  admit: Admission,
+  refuse: Refuse,
+  notFound: PreparedResponse,
+): onRequestHookHandler {
+  return (request, reply, done) => {
+    const raw = request.raw;
+    connections.touch(raw.socket);
+    if (connections.draining) reply.raw.shouldKeepAlive = false;
+    const refusal = admit.refusalOf(raw);
+    if (refusal !== undefined) refuse(reply, refusal.response, refusal.outcome, refusal.headers);
+    else if (request.is404) refuse(reply, notFound, 'other_path');
+    done();
+  };
+}
+
+/** A 4xx for what a client got wrong; a 5xx that never shows internals (the log has them, scrubbed). */
+function errorHandler(refuse: Refuse, fixed: FixedResponses) {
+  return (
+    error: { statusCode?: number; code?: string },
+    request: FastifyRequest,
+    reply: FastifyReply,
+  ) => {
+    const status = error.statusCode ?? 500;
+    if (status >= 400 && status < 500) {
+      request.log.info({ status, code: error.code }, 'request refused');
+      return refuse(reply, fixed.clientError(status), 'client_error');
+    }
+    request.log.error({ err: error }, 'request failed');
+    return refuse(reply, fixed.internal, 'internal_error');
+  };
 }

@@ -11,13 +11,7 @@ import { type CompiledTenant, findTenant, type RoutingTable } from '../discovery
 import { createRateLimiter } from '../http/rate-limit.js';
 import { MODEL_FAMILIES } from '../protocol.js';
 import type { DomainWatch } from '../watch/round.js';
-
-export interface ReloadView {
-  readonly at: Date;
-  readonly ok: boolean;
-  readonly generation: number;
-  readonly errors: readonly string[];
-}
+import type { ReloadStatus } from './reloader.js';
 
 /** What the page reads: the very state the server serves from. */
 export interface StatusSource {
@@ -26,7 +20,7 @@ export interface StatusSource {
   readonly startedAt: Date;
   config(): Config;
   table(): RoutingTable;
-  lastReload(): ReloadView;
+  lastReload(): ReloadStatus;
   requestsByOutcome(): Promise<Record<string, number>>;
   watch?: () => { readonly lastRound: string | null; readonly domains: readonly DomainWatch[] };
 }

@@ -5,8 +5,8 @@ import type { Config, SourcedTenant } from '../config/model.js';
 import { decide } from '../discovery/decide.js';
 import { deviceQuery } from '../discovery/query.js';
 import { header } from './evaluate.js';
-import { type Client, describeError, fetchAnswer } from './fetch.js';
-import { dispatcher } from './net.js';
+import { describeError, fetchAnswer } from './fetch.js';
+import { createClient } from './net.js';
 import {
   DEFAULT_DEADLINE_MS,
   type Report,
@@ -125,11 +125,7 @@ async function checkDomain(
 ): Promise<DomainResult> {
   const report = await verify(domain, { ...options, families: options.families });
   const target = targetUrl(domain);
-  const client: Client = {
-    agent: dispatcher(options, false, domain),
-    timeoutMs: options.timeoutMs,
-    deadline: AbortSignal.timeout(options.deadlineMs ?? DEFAULT_DEADLINE_MS),
-  };
+  const client = createClient(options, domain, options.deadlineMs ?? DEFAULT_DEADLINE_MS);
   const comparisons: Comparison[] = [];
   try {
     for (const { user, modelFamily } of questions(tenant, domain, config, options.families)) {

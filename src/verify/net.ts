@@ -4,6 +4,7 @@ import { BlockList, isIP } from 'node:net';
 import { type ConnectionOptions, connect, rootCertificates, type TLSSocket } from 'node:tls';
 import { Agent, buildConnector } from 'undici';
 import { APPLE_TLS12_CIPHERS } from '../protocol.js';
+import type { Client } from './fetch.js';
 
 /** `--resolve host:port:address` (like curl); `*` as host matches any host on that port. */
 export interface Resolve {
@@ -93,6 +94,24 @@ export function isPrivateAddress(address: string): boolean {
   if (mapped !== undefined) return PRIVATE.check(mapped, 'ipv4');
   const family = isIP(address);
   return family === 0 || PRIVATE.check(address, family === 4 ? 'ipv4' : 'ipv6');
+}
+
+/**
+ * The one way to make a client for verify's exchanges (verify/fetch.ts): the dispatcher for
+ * `target` (see below), each exchange within --timeout, and all of them within `deadline` (a
+ * time in milliseconds from now, or a signal of the caller's).
+ */
+export function createClient(
+  options: NetOptions,
+  target: string,
+  deadline: number | AbortSignal,
+  insecure = false,
+): Client {
+  return {
+    agent: dispatcher(options, insecure, target),
+    timeoutMs: options.timeoutMs,
+    deadline: typeof deadline === 'number' ? AbortSignal.timeout(deadline) : deadline,
+  };
 }
 
 /** Thrown when a redirect or a BaseURL leads to a private address. */

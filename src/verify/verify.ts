@@ -16,7 +16,7 @@ import {
   wellKnownFailed,
 } from './evaluate.js';
 import { type Client, describeError, fetchAnswer } from './fetch.js';
-import { dispatcher, type NetOptions, probeTls, resolveEntries, resolveHost } from './net.js';
+import { createClient, type NetOptions, probeTls, resolveEntries, resolveHost } from './net.js';
 import { probeBaseUrl } from './probe.js';
 import { judgeTls } from './tls.js';
 
@@ -125,12 +125,8 @@ export async function verify(input: string, options: VerifyOptions): Promise<Rep
   if (tls.error !== undefined) return finish();
   // A certificate failure is reported above; the answers are still read, to report everything.
   const insecure = tls.authorizationError !== undefined;
-  const agent = dispatcher(options, insecure, host);
-  const client: Client = {
-    agent,
-    timeoutMs: options.timeoutMs,
-    deadline: AbortSignal.timeout(options.deadlineMs ?? DEFAULT_DEADLINE_MS),
-  };
+  const client = createClient(options, host, options.deadlineMs ?? DEFAULT_DEADLINE_MS, insecure);
+  const { agent } = client;
   try {
     const families = options.families.length > 0 ? options.families : DEFAULT_FAMILIES;
     const firstAnswers = new Map<string, Answer>();
@@ -601,12 +597,8 @@ async function addressesCheck(
         },
       ],
     };
-    const agent = dispatcher(pinned, insecure, host);
-    const client: Client = {
-      agent,
-      timeoutMs: options.timeoutMs,
-      deadline: AbortSignal.timeout(options.timeoutMs * 2),
-    };
+    const client = createClient(pinned, host, options.timeoutMs * 2, insecure);
+    const { agent } = client;
     try {
       const answer = await fetchAnswer(client, url, 'GET');
       const server = answer.status === 200 ? bodyChecks(family, answer).server : undefined;

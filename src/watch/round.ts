@@ -14,8 +14,8 @@ import {
   header,
   statusCheck,
 } from '../verify/evaluate.js';
-import { type Client, describeError, fetchAnswer } from '../verify/fetch.js';
-import { dispatcher, type NetOptions, probeTls, resolveHost } from '../verify/net.js';
+import { describeError, fetchAnswer } from '../verify/fetch.js';
+import { createClient, type NetOptions, probeTls, resolveHost } from '../verify/net.js';
 import { probeBaseUrl } from '../verify/probe.js';
 import { judgeTls } from '../verify/tls.js';
 import { targetUrl } from '../verify/verify.js';
@@ -106,11 +106,12 @@ export async function watchDomain(
     const tls = await probeTls(options, domain, port, address);
     checks.push(...judgeTls(tls, domain, new Date()));
     if (tls.validTo !== undefined) certificateExpiry = Math.floor(tls.validTo.getTime() / 1000);
-    const client: Client = {
-      agent: dispatcher(options, tls.authorizationError !== undefined, domain),
-      timeoutMs: options.timeoutMs,
-      deadline: AbortSignal.any([options.signal, AbortSignal.timeout(options.timeoutMs * 4)]),
-    };
+    const client = createClient(
+      options,
+      domain,
+      AbortSignal.any([options.signal, AbortSignal.timeout(options.timeoutMs * 4)]),
+      tls.authorizationError !== undefined,
+    );
     const baseUrls = new Set<string>();
     try {
       for (const { user, modelFamily } of roundQuestions(config, target, round)) {

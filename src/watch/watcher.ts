@@ -35,38 +35,8 @@ export interface DomainWatcher {
 const VERDICT_VALUE = { pass: 0, info: 0, warn: 1, fail: 2 } as const;
 
 export function createDomainWatcher(options: DomainWatcherOptions): DomainWatcher {
-  const { logger, registry } = options;
-  const gauge = (name: string, help: string, labelNames: string[] = []) =>
-    new Gauge({ name, help, labelNames, registers: [registry] });
-  const up = gauge(
-    'mdm_discovery_watch_up',
-    '1 when no check of the domain failed in the last round.',
-    ['tenant', 'domain'],
-  );
-  const checkGauge = gauge(
-    'mdm_discovery_watch_check',
-    'Each check of the last round: 0 pass, 1 warn, 2 fail.',
-    ['tenant', 'domain', 'check'],
-  );
-  const matches = gauge(
-    'mdm_discovery_watch_matches_config',
-    "1 when the public answer for the model family is this config's, byte for byte.",
-    ['tenant', 'domain', 'family'],
-  );
-  const expiry = gauge(
-    'mdm_discovery_watch_certificate_expiry_timestamp_seconds',
-    'When the certificate served for the domain expires (Unix time).',
-    ['domain'],
-  );
-  const lastRound = gauge(
-    'mdm_discovery_watch_last_round_timestamp_seconds',
-    'When the last watch round ended (Unix time).',
-  );
-  const duration = gauge(
-    'mdm_discovery_watch_round_duration_seconds',
-    'How long the last watch round took.',
-  );
-
+  const { logger } = options;
+  const metrics = watchMetrics(options.registry);
   let results: DomainWatch[] = [];
   let lastEnded: string | null = null;
   let roundNumber = 0;
@@ -75,25 +45,6 @@ export function createDomainWatcher(options: DomainWatcherOptions): DomainWatche
   const abort = new AbortController();
   let timer: NodeJS.Timeout | undefined;
   let running: Promise<void> | undefined;
-
-  const publish = (domains: readonly DomainWatch[]) => {
-    for (const metric of [up, checkGauge, matches, expiry]) metric.reset();
-    for (const d of domains) {
-      up.set({ tenant: d.tenant, domain: d.domain }, d.up ? 1 : 0);
-      // The worst verdict per check id (a check may stand in several sections).
-      const worst = new Map<string, number>();
-      for (const c of d.checks) {
-        worst.set(c.id, Math.max(worst.get(c.id) ?? 0, VERDICT_VALUE[c.verdict]));
-      }
-      for (const [id, value] of worst) {
-        checkGauge.set({ tenant: d.tenant, domain: d.domain, check: id }, value);
-      }
-      for (const [family, same] of Object.entries(d.matches)) {
-        matches.set({ tenant: d.tenant, domain: d.domain, family }, same ? 1 : 0);
-      }
-      if (d.certificateExpiry !== undefined) expiry.set({ domain: d.domain }, d.certificateExpiry);
-    }
-  };
 
   /** One log line per change between passing and not, per check: never one per round. */
   const logChanges = (d: DomainWatch) => {
@@ -139,10 +90,8 @@ export function createDomainWatcher(options: DomainWatcherOptions): DomainWatche
     if (abort.signal.aborted) return;
     results = found;
     for (const d of results) logChanges(d);
-    publish(results);
+    metrics.publish(results, (performance.now() - started) / 1000);
     lastEnded = new Date().toISOString();
-    lastRound.setToCurrentTime();
-    duration.set((performance.now() - started) / 1000);
   };
 
   const round = () => {
@@ -173,4 +122,62 @@ export function createDomainWatcher(options: DomainWatcherOptions): DomainWatche
       await running;
     },
   };
+}
+
+/** The watcher's gauges (docs/watch.md), set from each round's results. */
+function watchMetrics(registry: Registry): {
+  publish(domains: readonly DomainWatch[], seconds: number): void;
+} {
+  const gauge = (name: string, help: string, labelNames: string[] = []) =>
+    new Gauge({ name, help, labelNames, registers: [registry] });
+  const up = gauge(
+    'mdm_discovery_watch_up',
+    '1 when no check of the domain failed in the last round.',
+    ['tenant', 'domain'],
+  );
+  const checkGauge = gauge(
+    'mdm_discovery_watch_check',
+    'Each check of the last round: 0 pass, 1 warn, 2 fail.',
+    ['tenant', 'domain', 'check'],
+  );
+  const matches = gauge(
+    'mdm_discovery_watch_matches_config',
+    "1 when the public answer for the model family is this config's, byte for byte.",
+    ['tenant', 'domain', 'family'],
+  );
+  const expiry = gauge(
+    'mdm_discovery_watch_certificate_expiry_timestamp_seconds',
+    'When the certificate served for the domain expires (Unix time).',
+    ['domain'],
+  );
+  const lastRound = gauge(
+    'mdm_discovery_watch_last_round_timestamp_seconds',
+    'When the last watch round ended (Unix time).',
+  );
+  const duration = gauge(
+    'mdm_discovery_watch_round_duration_seconds',
+    'How long the last watch round took.',
+  );
+
+  const publish = (domains: readonly DomainWatch[], seconds: number) => {
+    for (const metric of [up, checkGauge, matches, expiry]) metric.reset();
+    for (const d of domains) {
+      up.set({ tenant: d.tenant, domain: d.domain }, d.up ? 1 : 0);
+      // The worst verdict per check id (a check may stand in several sections).
+      const worst = new Map<string, number>();
+      for (const c of d.checks) {
+        worst.set(c.id, Math.max(worst.get(c.id) ?? 0, VERDICT_VALUE[c.verdict]));
+      }
+      for (const [id, value] of worst) {
+        checkGauge.set({ tenant: d.tenant, domain: d.domain, check: id }, value);
+      }
+      for (const [family, same] of Object.entries(d.matches)) {
+        matches.set({ tenant: d.tenant, domain: d.domain, family }, same ? 1 : 0);
+      }
+      if (d.certificateExpiry !== undefined) expiry.set({ domain: d.domain }, d.certificateExpiry);
+    }
+    lastRound.setToCurrentTime();
+    duration.set(seconds);
+  };
+  return { publish };
 }
