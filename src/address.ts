@@ -41,6 +41,7 @@ function hexDigit(c: number): number {
  * pass without a regular expression (the rate limit reads every IPv6 client's address; a
  * property test holds it to `isIPv6` and Node's own URL parser, test/http/rate-limit.test.ts).
  */
+// biome-ignore lint/complexity/noExcessiveCognitiveComplexity: a one-pass parser of IPv6 text, held to net.isIPv6 by a property test
 export function ipv6Groups(address: string): number[] | undefined {
   const zone = address.indexOf('%');
   if (zone !== -1 && !ZONE.test(address.slice(zone + 1))) return undefined;

@@ -227,29 +227,9 @@ function readServer(
   httpsUrl: (value: unknown, query: boolean) => boolean,
 ): Server | Unsure {
   const keys = Object.keys(raw);
-  if (keys.length === 1 && isObject(raw.intune)) {
-    const { intune } = raw;
-    const { cloud = DEFAULTS.cloud, tenantId } = intune;
-    if (!onlyKeys(intune, INTUNE_KEYS) || typeof cloud !== 'string' || !CLOUDS.has(cloud)) {
-      return UNSURE;
-    }
-    if (typeof tenantId !== 'string' || !GUID.test(tenantId)) return UNSURE;
-    return { preset: 'intune', ...intuneServer(cloud as IntuneCloud, tenantId) };
-  }
-  if (keys.length === 1 && isObject(raw.jamf)) {
-    const { url, enrollment = DEFAULTS.jamfEnrollment } = raw.jamf;
-    if (!onlyKeys(raw.jamf, JAMF_KEYS) || (enrollment !== 'user' && enrollment !== 'device')) {
-      return UNSURE;
-    }
-    if (!httpsUrl(url, false) || hasPresetPath(url as string, JAMF_PATHS.user)) return UNSURE;
-    return { preset: 'jamf', ...jamfServer(url as string, enrollment as JamfEnrollment) };
-  }
-  if (keys.length === 1 && isObject(raw.fleet)) {
-    const { url } = raw.fleet;
-    if (!onlyKeys(raw.fleet, FLEET_KEYS) || !httpsUrl(url, false)) return UNSURE;
-    if (hasPresetPath(url as string, FLEET_PATH)) return UNSURE;
-    return { preset: 'fleet', ...fleetServer(url as string) };
-  }
+  if (keys.length === 1 && isObject(raw.intune)) return readIntune(raw.intune);
+  if (keys.length === 1 && isObject(raw.jamf)) return readJamf(raw.jamf, httpsUrl);
+  if (keys.length === 1 && isObject(raw.fleet)) return readFleet(raw.fleet, httpsUrl);
   if (keys.length === 2 && typeof raw.version === 'string' && raw.baseUrl !== undefined) {
     if (!(VERSIONS as readonly string[]).includes(raw.version)) return UNSURE;
     if (!httpsUrl(raw.baseUrl, true)) return UNSURE;
@@ -260,6 +240,37 @@ function readServer(
     };
   }
   return UNSURE;
+}
+
+function readIntune(intune: Record<string, unknown>): Server | Unsure {
+  const { cloud = DEFAULTS.cloud, tenantId } = intune;
+  if (!onlyKeys(intune, INTUNE_KEYS) || typeof cloud !== 'string' || !CLOUDS.has(cloud)) {
+    return UNSURE;
+  }
+  if (typeof tenantId !== 'string' || !GUID.test(tenantId)) return UNSURE;
+  return { preset: 'intune', ...intuneServer(cloud as IntuneCloud, tenantId) };
+}
+
+function readJamf(
+  jamf: Record<string, unknown>,
+  httpsUrl: (value: unknown, query: boolean) => boolean,
+): Server | Unsure {
+  const { url, enrollment = DEFAULTS.jamfEnrollment } = jamf;
+  if (!onlyKeys(jamf, JAMF_KEYS) || (enrollment !== 'user' && enrollment !== 'device')) {
+    return UNSURE;
+  }
+  if (!httpsUrl(url, false) || hasPresetPath(url as string, JAMF_PATHS.user)) return UNSURE;
+  return { preset: 'jamf', ...jamfServer(url as string, enrollment as JamfEnrollment) };
+}
+
+function readFleet(
+  fleet: Record<string, unknown>,
+  httpsUrl: (value: unknown, query: boolean) => boolean,
+): Server | Unsure {
+  const { url } = fleet;
+  if (!onlyKeys(fleet, FLEET_KEYS) || !httpsUrl(url, false)) return UNSURE;
+  if (hasPresetPath(url as string, FLEET_PATH)) return UNSURE;
+  return { preset: 'fleet', ...fleetServer(url as string) };
 }
 
 function readReject(raw: unknown): Action | Unsure {

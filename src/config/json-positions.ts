@@ -62,6 +62,7 @@ export function jsonPositions(text: string): Map<string, Position> {
       return fail('invalid escape in a string');
     }
   };
+  // biome-ignore lint/complexity/noExcessiveCognitiveComplexity: the JSON value walker of a tokenizer, one case per token
   const value = (path: (string | number)[]) => {
     skipSpace();
     positions.set(formatPath(path), { line, column: index - lineStart + 1 });

@@ -38,6 +38,7 @@ interface Frame {
  * equal keys silently, so a placeholder `tenantId` or a second `domains` list could hide behind
  * the one that is read.
  */
+// biome-ignore lint/complexity/noExcessiveCognitiveComplexity: a JSON tokenizer, one loop over the text's characters
 export function scanJson(text: string, maxDepth = MAX_JSON_DEPTH): JsonScan {
   const stack: Frame[] = [];
   const duplicates: DuplicateKey[] = [];

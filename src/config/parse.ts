@@ -166,26 +166,7 @@ function parseDocument(
   const text = document.text.charCodeAt(0) === 0xfeff ? document.text.slice(1) : document.text;
   // Before JSON.parse: the walks below recurse, and JSON.parse keeps the last of two equal keys.
   const scan = scanJson(text);
-  if (scan.tooDeep !== undefined) {
-    problems.push({
-      severity: 'error',
-      file,
-      path: '(root)',
-      ...offsetPosition(text, scan.tooDeep),
-      message: `nested more than ${MAX_JSON_DEPTH} levels deep; a config needs fewer than 10`,
-    });
-    return { tenants: [], serviceHosts: [] };
-  }
-  for (const duplicate of scan.duplicates) {
-    const first = offsetPosition(text, duplicate.first);
-    problems.push({
-      severity: 'error',
-      file,
-      path: formatPath(duplicate.path),
-      ...offsetPosition(text, duplicate.repeated),
-      message: `the key is given twice (first at line ${first.line}, column ${first.column}); JSON keeps only the last, so remove one`,
-    });
-  }
+  if (!scanned(file, text, scan, problems)) return { tenants: [], serviceHosts: [] };
   // A tenants array of bracketed items is parsed item by item, each let go once validated: the
   // raw form of 100,000 tenants is never in memory at once (docs/PERFORMANCE.md). The text between
   // items must be a comma, so that the pieces parse exactly when the whole would.
@@ -223,54 +204,116 @@ function parseDocument(
     }
   };
   const shape = fileShapeSchema.safeParse(json, { reportInput: true });
-  const tenants: TenantConfig[] = [];
   if (!shape.success) {
     report(shape.error.issues, []);
-  } else {
-    // The common shapes without zod; zod for the rest, and for every message (fast-tenant.ts).
-    const fast = fastPaths ? fastTenantParser() : () => undefined;
-    const raws = shape.data.tenants;
-    const parsed = (json as { tenants: unknown[] }).tenants;
-    const count = items?.length ?? raws.length;
-    // A tenant holding a placeholder is reported, not served: the walk of the whole document
-    // found those already, or the walk of each tenant below does.
-    const withPlaceholder = new Set(found.map((p) => tenantIndexOf(p.path)));
-    for (let index = 0; index < count; index++) {
-      let raw: unknown;
-      if (items === undefined) {
-        // Let go of each raw tenant once read (from the parsed document too).
-        raw = raws[index];
-        raws[index] = undefined;
-        parsed[index] = undefined;
-      } else {
-        const item = items[index] as { start: number; end: number };
-        try {
-          raw = JSON.parse(text.slice(item.start, item.end));
-        } catch {
-          problems.push(syntaxProblem(file, text, syntaxErrorOf(text)));
-          return { tenants: [], serviceHosts: [] };
-        }
-      }
-      if (items !== undefined) {
-        for (const problem of placeholderProblems(raw, file, at, ['tenants', index])) {
-          found.push(problem);
-          claimed.add(problem.path);
-          withPlaceholder.add(index);
-        }
-      }
-      const quick = fast(raw);
-      const tenant = quick
-        ? { success: true as const, data: quick }
-        : tenantSchema.safeParse(raw, { reportInput: true });
-      if (tenant.success) {
-        if (!withPlaceholder.has(index)) tenants.push(tenant.data);
-      } else {
-        report(tenant.error.issues, ['tenants', index]);
-      }
-    }
+    problems.push(...found);
+    return { tenants: [], serviceHosts: [] };
+  }
+  const tenants = readTenants({
+    file,
+    text,
+    items,
+    raws: shape.data.tenants,
+    parsed: (json as { tenants: unknown[] }).tenants,
+    fast: fastPaths ? fastTenantParser() : () => undefined,
+    found,
+    claimed,
+    at,
+    report,
+  });
+  if (tenants === undefined) {
+    problems.push(syntaxProblem(file, text, syntaxErrorOf(text)));
+    return { tenants: [], serviceHosts: [] };
   }
   problems.push(...found);
-  return { tenants, serviceHosts: shape.success ? (shape.data.serviceHosts ?? []) : [] };
+  return { tenants, serviceHosts: shape.data.serviceHosts ?? [] };
+}
+
+/** The scan's own problems (too deep, a key given twice); false when nothing more can be read. */
+function scanned(
+  file: string,
+  text: string,
+  scan: ReturnType<typeof scanJson>,
+  problems: ConfigProblem[],
+): boolean {
+  if (scan.tooDeep !== undefined) {
+    problems.push({
+      severity: 'error',
+      file,
+      path: '(root)',
+      ...offsetPosition(text, scan.tooDeep),
+      message: `nested more than ${MAX_JSON_DEPTH} levels deep; a config needs fewer than 10`,
+    });
+    return false;
+  }
+  for (const duplicate of scan.duplicates) {
+    const first = offsetPosition(text, duplicate.first);
+    problems.push({
+      severity: 'error',
+      file,
+      path: formatPath(duplicate.path),
+      ...offsetPosition(text, duplicate.repeated),
+      message: `the key is given twice (first at line ${first.line}, column ${first.column}); JSON keeps only the last, so remove one`,
+    });
+  }
+  return true;
+}
+
+/**
+ * The tenants of one file, each read (from its own slice of the text when `items` are given, or
+ * from the parsed document), checked for placeholders, and validated: the common shapes without
+ * zod, zod for the rest and for every message (fast-tenant.ts). Undefined when a slice does not
+ * parse (a syntax error the caller reports).
+ */
+function readTenants(input: {
+  file: string;
+  text: string;
+  items: readonly { readonly start: number; readonly end: number }[] | undefined;
+  raws: unknown[];
+  parsed: unknown[];
+  fast: (raw: unknown) => TenantConfig | undefined;
+  found: ConfigProblem[];
+  claimed: Set<string>;
+  at: (path: readonly PropertyKey[]) => Partial<Position>;
+  report: (issues: readonly z.core.$ZodIssue[], prefix: PropertyKey[]) => void;
+}): TenantConfig[] | undefined {
+  const { file, text, items, raws, parsed, fast, found, claimed, at, report } = input;
+  const count = items?.length ?? raws.length;
+  // A tenant holding a placeholder is reported, not served: the walk of the whole document
+  // found those already, or the walk of each tenant below does.
+  const withPlaceholder = new Set(found.map((p) => tenantIndexOf(p.path)));
+  const tenants: TenantConfig[] = [];
+  for (let index = 0; index < count; index++) {
+    let raw: unknown;
+    if (items === undefined) {
+      // Let go of each raw tenant once read (from the parsed document too).
+      raw = raws[index];
+      raws[index] = undefined;
+      parsed[index] = undefined;
+    } else {
+      const item = items[index] as { start: number; end: number };
+      try {
+        raw = JSON.parse(text.slice(item.start, item.end));
+      } catch {
+        return undefined;
+      }
+      for (const problem of placeholderProblems(raw, file, at, ['tenants', index])) {
+        found.push(problem);
+        claimed.add(problem.path);
+        withPlaceholder.add(index);
+      }
+    }
+    const quick = fast(raw);
+    const tenant = quick
+      ? { success: true as const, data: quick }
+      : tenantSchema.safeParse(raw, { reportInput: true });
+    if (tenant.success) {
+      if (!withPlaceholder.has(index)) tenants.push(tenant.data);
+    } else {
+      report(tenant.error.issues, ['tenants', index]);
+    }
+  }
+  return tenants;
 }
 
 /** Whether only a comma (and white space) lies between consecutive items. */

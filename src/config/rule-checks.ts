@@ -48,32 +48,38 @@ function requiresUser(when: WhenConfig): boolean {
 
 /** Whether every request that `later` matches is matched by `earlier` (a safe under-estimate). */
 function covers(earlier: WhenConfig, later: WhenConfig): boolean {
-  if (earlier.modelFamilies) {
+  return COVERS.every((condition) => condition(earlier, later));
+}
+
+/** One condition of `earlier` each: true when it lets through every request `later` matches. */
+const COVERS: readonly ((earlier: WhenConfig, later: WhenConfig) => boolean)[] = [
+  (earlier, later) => {
+    if (!earlier.modelFamilies) return true;
     const all = FAMILY_CHOICES.every((f) => earlier.modelFamilies?.includes(f));
-    const subset = later.modelFamilies?.every((f) => earlier.modelFamilies?.includes(f)) ?? false;
-    if (!all && !subset) return false;
-  }
-  if (earlier.percent !== undefined) {
-    const whole = earlier.percent >= 100 && requiresUser(later);
-    if (
-      !whole &&
-      !(
-        later.percent !== undefined &&
-        sameApartFromPercent(earlier, later) &&
-        earlier.percent === later.percent
-      )
-    )
-      return false;
-  }
-  if (earlier.userPatterns && !(earlier.userPatterns.includes('*') && requiresUser(later))) {
-    if (!sameList(earlier.userPatterns, later.userPatterns)) return false;
-  }
-  if (earlier.users || earlier.usersFile) {
+    return all || (later.modelFamilies?.every((f) => earlier.modelFamilies?.includes(f)) ?? false);
+  },
+  (earlier, later) => {
+    if (earlier.percent === undefined) return true;
+    if (earlier.percent >= 100 && requiresUser(later)) return true;
+    return (
+      later.percent !== undefined &&
+      sameApartFromPercent(earlier, later) &&
+      earlier.percent === later.percent
+    );
+  },
+  (earlier, later) => {
+    if (!earlier.userPatterns) return true;
+    if (earlier.userPatterns.includes('*') && requiresUser(later)) return true;
+    return sameList(earlier.userPatterns, later.userPatterns);
+  },
+  (earlier, later) => {
+    if (!(earlier.users || earlier.usersFile)) return true;
     if (earlier.usersFile !== later.usersFile) return false;
     if (!(later.users ?? []).every((u) => earlier.users?.includes(u))) return false;
-    if (later.users === undefined && later.usersFile === undefined) return false;
-  }
-  if (earlier.userDomains) {
+    return !(later.users === undefined && later.usersFile === undefined);
+  },
+  (earlier, later) => {
+    if (!earlier.userDomains) return true;
     const exactly = domainMatcher(earlier.userDomains);
     const wildcards = earlier.userDomains.filter((d) => d.startsWith('*.')).map((d) => d.slice(2));
     // An exact domain is covered when it matches; "*.x" when every name below x is below a wildcard.
@@ -81,10 +87,9 @@ function covers(earlier: WhenConfig, later: WhenConfig): boolean {
       d.startsWith('*.')
         ? wildcards.some((w) => d.slice(2) === w || d.endsWith(`.${w}`))
         : exactly(d);
-    if (!later.userDomains?.every(covered)) return false;
-  }
-  return true;
-}
+    return later.userDomains?.every(covered) === true;
+  },
+];
 
 function sameList(a: readonly string[] | undefined, b: readonly string[] | undefined): boolean {
   return (

@@ -48,20 +48,15 @@ export function decide(
   trace?: DecideTrace,
 ): Decision {
   const key = hostKey(request.host);
-  let parsed: QueryResult | undefined;
-  let tenant: CompiledTenant | undefined;
-  if (key !== undefined && table.serviceHosts.has(key)) {
-    // A provider's central host: the customer is the domain the person typed (docs/protocol.md section 1).
-    parsed = parseDiscoveryQuery(request.search);
-    const domain = parsed.ok
-      ? toAsciiDomain(userDomain(parsed.query.userIdentifier) ?? '')
-      : undefined;
-    tenant = domain === undefined ? undefined : findTenant(table, domain);
-    if (trace) trace.tenantBy = 'user-identifier domain';
-  } else {
-    tenant = key === undefined ? undefined : findTenant(table, key);
-    if (trace) trace.tenantBy = 'host';
-  }
+  // A provider's central host: the customer is the domain the person typed (docs/protocol.md section 1).
+  const central = key !== undefined && table.serviceHosts.has(key);
+  const early = central ? parseDiscoveryQuery(request.search) : undefined;
+  const tenant = early
+    ? tenantOfUser(table, early)
+    : key === undefined
+      ? undefined
+      : findTenant(table, key);
+  if (trace) trace.tenantBy = central ? 'user-identifier domain' : 'host';
   // Unknown hosts are answered with the same bytes whatever was sent: the answer must not reveal
   // which domains are configured. A 404 also lets devices on iOS 18.2 / macOS 15.2 and later fall
   // back to Apple Business Manager (docs/protocol.md section 2).
@@ -74,7 +69,7 @@ export function decide(
       query: undefined,
     };
   }
-  parsed ??= parseDiscoveryQuery(request.search);
+  const parsed = early ?? parseDiscoveryQuery(request.search);
   if (!parsed.ok) {
     // A tenant that answers 404 by default stays hidden whatever the query: a 400 here would tell
     // that the domain is configured. (Its rules cannot be read without a query.)
@@ -104,6 +99,13 @@ export function decide(
     }
   }
   return answer(tenant.action, tenant.name, undefined, query);
+}
+
+/** The tenant of the domain the person typed, on a provider's central host. */
+function tenantOfUser(table: RoutingTable, parsed: QueryResult): CompiledTenant | undefined {
+  if (!parsed.ok) return undefined;
+  const domain = toAsciiDomain(userDomain(parsed.query.userIdentifier) ?? '');
+  return domain === undefined ? undefined : findTenant(table, domain);
 }
 
 function answer(

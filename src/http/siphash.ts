@@ -13,6 +13,7 @@ export function sipHasher(key: Uint8Array): (message: Uint8Array, length?: numbe
   const k1l = readLow(key, 8);
   const k1h = readLow(key, 12);
 
+  // biome-ignore lint/complexity/noExcessiveCognitiveComplexity: SipHash-2-4's rounds, written out as the reference does
   return (message, length = message.length) => {
     // "somepseudorandomlygeneratedbytes", xored with the key.
     let v0h = (0x736f6d65 ^ k0h) >>> 0;

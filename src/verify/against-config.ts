@@ -2,10 +2,9 @@
 import { mapLimit } from '../concurrency.js';
 import { compileConfig } from '../config/compile.js';
 import type { Config, SourcedTenant } from '../config/model.js';
-import { decide } from '../discovery/decide.js';
-import { deviceQuery } from '../discovery/query.js';
+import { askAsConfigured } from './compare.js';
 import { header } from './evaluate.js';
-import { describeError, fetchAnswer } from './fetch.js';
+import { describeError } from './fetch.js';
 import { createClient } from './net.js';
 import {
   DEFAULT_DEADLINE_MS,
@@ -129,19 +128,21 @@ async function checkDomain(
   const comparisons: Comparison[] = [];
   try {
     for (const { user, modelFamily } of questions(tenant, domain, config, options.families)) {
-      const search = deviceQuery(user, modelFamily);
-      const response = decide(table, { host: domain, search }).response;
-      const expected = describe(response.status, response.headers.location ?? response.body);
-      const url = new URL(target);
-      url.search = search;
-      let found: string;
-      try {
-        const answer = await fetchAnswer(client, url, 'GET');
-        found = describe(answer.status, header(answer, 'location') ?? answer.body.toString('utf8'));
-      } catch (error) {
-        found = `no answer (${describeError(error)})`;
-      }
-      comparisons.push({ user, modelFamily, expected, public: found, matches: found === expected });
+      const asked = await askAsConfigured(client, table, domain, target, user, modelFamily);
+      const { expected } = asked;
+      comparisons.push({
+        user,
+        modelFamily,
+        expected: describe(expected.status, expected.headers.location ?? expected.body),
+        public:
+          'error' in asked
+            ? `no answer (${describeError(asked.error)})`
+            : describe(
+                asked.answer.status,
+                header(asked.answer, 'location') ?? asked.answer.body.toString('utf8'),
+              ),
+        matches: asked.matches,
+      });
     }
   } finally {
     await client.agent.close();

@@ -48,27 +48,34 @@ export function renderReport(report: Report, color: boolean): string {
   }
   if (report.answers.length > 0) {
     lines.push('', paint(1, 'answers by model family'));
-    for (const a of report.answers) {
-      const what =
-        a.status === null
-          ? 'no answer'
-          : a.baseUrl
-            ? `${a.status}  ${a.version}  ${a.baseUrl}`
-            : `${a.status}${a.message ? `  "${a.message}"` : ''}`;
-      lines.push(`  ${printable(a.modelFamily.padEnd(14))} ${printable(what)}`);
-      const systems = a.systems ?? [];
-      if (systems.length > 0 && systems.every((x) => x.outcome === systems[0]?.outcome)) {
-        lines.push(`    ${paint(90, `every system: ${systems[0]?.outcome}`)}`);
-      } else {
-        for (const x of systems) lines.push(`    ${paint(90, `${x.systems}: ${x.outcome}`)}`);
-      }
-    }
+    for (const a of report.answers) lines.push(...answerLines(a, paint));
   }
   const { pass, warn, fail } = report.counts;
   const summary = `${fail} failed, ${warn} warning${warn === 1 ? '' : 's'}, ${pass} passed`;
   const [, code] = MARK[report.verdict];
   lines.push('', paint(code, `${report.verdict.toUpperCase()}: ${summary}`), '');
   return lines.join('\n');
+}
+
+/** What one model family got, and what each band of systems does with it. */
+function answerLines(
+  a: Report['answers'][number],
+  paint: (code: number, text: string) => string,
+): string[] {
+  const what =
+    a.status === null
+      ? 'no answer'
+      : a.baseUrl
+        ? `${a.status}  ${a.version}  ${a.baseUrl}`
+        : `${a.status}${a.message ? `  "${a.message}"` : ''}`;
+  const lines = [`  ${printable(a.modelFamily.padEnd(14))} ${printable(what)}`];
+  const systems = a.systems ?? [];
+  if (systems.length > 0 && systems.every((x) => x.outcome === systems[0]?.outcome)) {
+    lines.push(`    ${paint(90, `every system: ${systems[0]?.outcome}`)}`);
+  } else {
+    for (const x of systems) lines.push(`    ${paint(90, `${x.systems}: ${x.outcome}`)}`);
+  }
+  return lines;
 }
 
 /** verify --config: one line per domain, then the details of each domain that failed. */

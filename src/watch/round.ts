@@ -1,11 +1,10 @@
 // One watch of one domain: its TLS, and one question per model family, each compared with the config's answer.
 import type { compileConfig } from '../config/compile.js';
 import type { Config, SourcedTenant } from '../config/model.js';
-import { decide } from '../discovery/decide.js';
-import { deviceQuery } from '../discovery/query.js';
 import { readAnswer } from '../discovery/response.js';
 import { questions } from '../verify/against-config.js';
 import { type Check, check, DEFAULT_FAMILIES, unresolved } from '../verify/checks.js';
+import { askAsConfigured } from '../verify/compare.js';
 import { tenantCheck } from '../verify/entra.js';
 import {
   bodyChecks,
@@ -14,7 +13,7 @@ import {
   header,
   statusCheck,
 } from '../verify/evaluate.js';
-import { describeError, fetchAnswer } from '../verify/fetch.js';
+import { type Client, describeError } from '../verify/fetch.js';
 import { createClient, type NetOptions, probeTls, resolveHost } from '../verify/net.js';
 import { probeBaseUrl } from '../verify/probe.js';
 import { judgeTls } from '../verify/tls.js';
@@ -115,58 +114,10 @@ export async function watchDomain(
     const baseUrls = new Set<string>();
     try {
       for (const { user, modelFamily } of roundQuestions(config, target, round)) {
-        const search = deviceQuery(user, modelFamily);
-        // A listed user is a person: checks, logs and /watch name only the domain.
-        const who = user.startsWith('probe@')
-          ? user
-          : `a listed user @${user.slice(user.lastIndexOf('@') + 1)}`;
-        const expected = decide(table, { host: domain, search }).response;
-        const ask = new URL(url);
-        ask.search = search;
-        try {
-          const answer = await fetchAnswer(client, ask, 'GET');
-          const body = answer.body.toString('utf8');
-          const location = header(answer, 'location');
-          matches[modelFamily] =
-            answer.status === expected.status &&
-            (expected.headers.location !== undefined
-              ? location === expected.headers.location
-              : body === expected.body);
-          checks.push(
-            check({
-              section: modelFamily,
-              id: 'config.match',
-              label: 'as configured',
-              ...(matches[modelFamily]
-                ? { verdict: 'pass', detail: `${answer.status}, the config's answer for ${who}` }
-                : {
-                    verdict: 'fail',
-                    detail: `not the config's answer for ${who}: public ${summary(answer.status, body, location)}; config ${summary(expected.status, expected.body, expected.headers.location)}`,
-                    fix: 'find what answers in public instead of this service (an old static file, a CDN rule, another server)',
-                  }),
-            }),
-          );
-          if (!matches[modelFamily]) {
-            checks.push(statusCheck(modelFamily, answer));
-            const challenge = challengeCheck(modelFamily, answer);
-            if (challenge) checks.push(challenge);
-            if (answer.status === 200) checks.push(contentTypeCheck(modelFamily, answer));
-          }
-          const server = answer.status === 200 ? bodyChecks(modelFamily, answer).server : undefined;
-          if (server?.probe) baseUrls.add(server.baseUrl);
-        } catch (error) {
-          matches[modelFamily] = false;
-          checks.push(
-            check({
-              section: modelFamily,
-              id: 'http.request',
-              label: 'request',
-              verdict: 'fail',
-              detail: describeError(error),
-              fix: 'make the host answer over HTTPS',
-            }),
-          );
-        }
+        const asked = await question(client, table, domain, url, user, modelFamily);
+        matches[modelFamily] = asked.matches;
+        checks.push(...asked.checks);
+        if (asked.baseUrl !== undefined) baseUrls.add(asked.baseUrl);
       }
       if (options.deep) {
         for (const baseUrl of baseUrls) {
@@ -188,6 +139,61 @@ export async function watchDomain(
     matches,
     ...(certificateExpiry === undefined ? {} : { certificateExpiry }),
   };
+}
+
+/**
+ * One question of a round as checks: whether the public answer is the config's, and what else is
+ * wrong with it when it is not; the BaseURL it names, when it is one to probe.
+ */
+async function question(
+  client: Client,
+  table: ReturnType<typeof compileConfig>,
+  domain: string,
+  url: URL,
+  user: string,
+  modelFamily: string,
+): Promise<{ matches: boolean; checks: Check[]; baseUrl?: string }> {
+  const asked = await askAsConfigured(client, table, domain, url, user, modelFamily);
+  if ('error' in asked) {
+    const failed = check({
+      section: modelFamily,
+      id: 'http.request',
+      label: 'request',
+      verdict: 'fail',
+      detail: describeError(asked.error),
+      fix: 'make the host answer over HTTPS',
+    });
+    return { matches: false, checks: [failed] };
+  }
+  const { answer, expected, matches } = asked;
+  // A listed user is a person: checks, logs and /watch name only the domain.
+  const who = user.startsWith('probe@')
+    ? user
+    : `a listed user @${user.slice(user.lastIndexOf('@') + 1)}`;
+  const body = answer.body.toString('utf8');
+  const location = header(answer, 'location');
+  const checks = [
+    check({
+      section: modelFamily,
+      id: 'config.match',
+      label: 'as configured',
+      ...(matches
+        ? { verdict: 'pass', detail: `${answer.status}, the config's answer for ${who}` }
+        : {
+            verdict: 'fail',
+            detail: `not the config's answer for ${who}: public ${summary(answer.status, body, location)}; config ${summary(expected.status, expected.body, expected.headers.location)}`,
+            fix: 'find what answers in public instead of this service (an old static file, a CDN rule, another server)',
+          }),
+    }),
+  ];
+  if (!matches) {
+    checks.push(statusCheck(modelFamily, answer));
+    const challenge = challengeCheck(modelFamily, answer);
+    if (challenge) checks.push(challenge);
+    if (answer.status === 200) checks.push(contentTypeCheck(modelFamily, answer));
+  }
+  const server = answer.status === 200 ? bodyChecks(modelFamily, answer).server : undefined;
+  return server?.probe ? { matches, checks, baseUrl: server.baseUrl } : { matches, checks };
 }
 
 /** `200 mdm-byod https://…`, `403 "message"`, `302 → https://…` or the status alone. */

@@ -1,5 +1,6 @@
 // `mdm-discovery verify`: what an Apple device would get from a live domain, and why it would fail.
 import { z } from 'zod';
+import type { Env } from '../../config/env.js';
 import { loadConfig } from '../../config/load.js';
 import { DEFAULT_FAMILIES } from '../../verify/checks.js';
 import type { Report, VerifyOptions } from '../../verify/verify.js';
@@ -31,6 +32,37 @@ ${NETWORK_USAGE}
 Exit codes: 0 nothing failed (warnings allowed), 1 a check failed, 2 usage error.
 `;
 
+const CONCURRENCY = z.coerce.number().int().min(1).max(64).default(4);
+
+/** A domain or URL, or (without one) a config: exactly one of them, with the options that fit it. */
+function whatToVerify(
+  positionals: readonly string[],
+  values: {
+    config?: string | undefined;
+    domain?: string[] | undefined;
+    concurrency?: string | undefined;
+  },
+  settings: Env,
+): { target: string | undefined; configPath: string | undefined } {
+  if (positionals.length > 1) throw new UsageError('give exactly one domain or URL');
+  const target = positionals[0];
+  const configPath =
+    target === undefined ? (values.config ?? settings.MDM_DISCOVERY_CONFIG) : undefined;
+  if (target !== undefined && values.config !== undefined) {
+    throw new UsageError('give a domain or --config, not both');
+  }
+  if (target === undefined && configPath === undefined) {
+    throw new UsageError('give a domain or URL, or --config PATH');
+  }
+  if (
+    configPath === undefined &&
+    (values.domain !== undefined || values.concurrency !== undefined)
+  ) {
+    throw new UsageError('--domain and --concurrency go with --config');
+  }
+  return { target, configPath };
+}
+
 export const verifyCommand: Command = {
   usage: USAGE,
   async run(args, { io, color, settings }) {
@@ -47,22 +79,7 @@ export const verifyCommand: Command = {
       domain: { type: 'string', multiple: true },
       concurrency: { type: 'string' },
     });
-    if (positionals.length > 1) throw new UsageError('give exactly one domain or URL');
-    const target = positionals[0];
-    const configPath =
-      target === undefined ? (values.config ?? settings.MDM_DISCOVERY_CONFIG) : undefined;
-    if (target !== undefined && values.config !== undefined) {
-      throw new UsageError('give a domain or --config, not both');
-    }
-    if (target === undefined && configPath === undefined) {
-      throw new UsageError('give a domain or URL, or --config PATH');
-    }
-    if (
-      configPath === undefined &&
-      (values.domain !== undefined || values.concurrency !== undefined)
-    ) {
-      throw new UsageError('--domain and --concurrency go with --config');
-    }
+    const { target, configPath } = whatToVerify(positionals, values, settings);
     const deadline = seconds('--deadline', 60).safeParse(values.deadline);
     if (!deadline.success)
       throw new UsageError(deadline.error.issues[0]?.message ?? 'bad --deadline');
@@ -76,13 +93,7 @@ export const verifyCommand: Command = {
       tenantCheck: values['no-tenant-check'] !== true,
     };
     if (configPath !== undefined) {
-      const concurrency = z.coerce
-        .number()
-        .int()
-        .min(1)
-        .max(64)
-        .default(4)
-        .safeParse(values.concurrency);
+      const concurrency = CONCURRENCY.safeParse(values.concurrency);
       if (!concurrency.success)
         throw new UsageError('--concurrency must be a whole number from 1 to 64');
       const config = await loadConfig(configPath, { usersFileRoots: settings.USERS_FILE_ROOTS });
