@@ -3,7 +3,7 @@
 # and measures each in the bench's production settings (1 tenant, info log to a file, metrics,
 # rate limit, random forwarded clients), alternating A B A B … so drift hits both; prints the
 # medians and B ÷ A. Needs wrk and curl; pins with taskset where it exists. BENCH_ROUNDS (3) and
-# BENCH_SECONDS (5) as for npm run bench.
+# BENCH_SECONDS (5) as for npm run bench; BENCH_TENANTS (1) tenants in the config.
 set -euo pipefail
 shopt -s inherit_errexit
 cd "$(dirname "$0")/.."
@@ -27,8 +27,15 @@ build() { # $1 revision -> prints the checkout's folder
 }
 
 query='/.well-known/com.apple.remotemanagement?user-identifier=joe@contoso.example&model-family=iPhone'
-config="$work/one.json"
-echo '{"tenants":[{"name":"contoso","domains":["contoso.example"],"enroll":{"intune":{"tenantId":"6f0c8a5e-6f2b-4c61-9a0e-2b1f5c3d4e7a"}}}]}' >"$config"
+config="$work/tenants.json"
+# BENCH_TENANTS (1): contoso, asked by every request, and as many other tenants as it takes.
+node -e '
+  const n = Number(process.argv[1]);
+  const tenant = (name, domain) => ({ name, domains: [domain], enroll: { intune: { tenantId: "6f0c8a5e-6f2b-4c61-9a0e-2b1f5c3d4e7a" } } });
+  const tenants = [tenant("contoso", "contoso.example")];
+  for (let i = 1; i < n; i++) tenants.push(tenant(`t${i}`, `t${i}.example`));
+  process.stdout.write(JSON.stringify({ tenants }));
+' "${BENCH_TENANTS:-1}" >"$config"
 
 measure() { # $1 checkout -> prints requests/s
   local port=$((32000 + RANDOM % 2000))
