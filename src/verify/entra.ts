@@ -1,7 +1,7 @@
 // Which Entra tenant owns a domain, from its OpenID Connect metadata: proves an Intune aadTenantId.
 import { GUID } from '../config/checks.js';
 import { type IntuneCloud, intuneCloudOf, SIGN_IN_HOSTS } from '../config/presets.js';
-import { type Check, check } from './checks.js';
+import { type Check, checker } from './checks.js';
 import { type Client, describeError, fetchAnswer } from './fetch.js';
 
 export type TenantLookup =
@@ -62,31 +62,25 @@ export async function tenantCheck(
   const cloud = intuneCloudOf(url.hostname);
   const named = url.searchParams.get('aadTenantId')?.toLowerCase();
   if (cloud === undefined || named === undefined || !GUID.test(named)) return undefined;
-  const say = { section: 'baseurl', id: 'intune.tenant', label: 'Entra tenant' } as const;
+  const proof = checker('baseurl', 'intune.tenant', 'Entra tenant');
   const found = await lookupTenant(client, cloud, domain);
   switch (found.kind) {
     case 'found':
       return found.tenantId === named
-        ? check({ ...say, verdict: 'pass', detail: `${named} is the Entra tenant of ${domain}` })
-        : check({
-            ...say,
-            verdict: 'fail',
-            detail: `the BaseURL names tenant ${named}; ${domain} belongs to tenant ${found.tenantId}`,
-            fix: `use aadTenantId=${found.tenantId} (Entra admin center > Overview > Tenant ID)`,
-          });
+        ? proof.pass(`${named} is the Entra tenant of ${domain}`)
+        : proof.fail(
+            `the BaseURL names tenant ${named}; ${domain} belongs to tenant ${found.tenantId}`,
+            `use aadTenantId=${found.tenantId} (Entra admin center > Overview > Tenant ID)`,
+          );
     case 'unknown-domain':
-      return check({
-        ...say,
-        verdict: 'fail',
-        detail: `${domain} is not a verified domain of any Entra tenant (AADSTS90002)`,
-        fix: `add and verify ${domain} in Entra ID (Custom domain names), or check the users' domain`,
-      });
+      return proof.fail(
+        `${domain} is not a verified domain of any Entra tenant (AADSTS90002)`,
+        `add and verify ${domain} in Entra ID (Custom domain names), or check the users' domain`,
+      );
     default:
-      return check({
-        ...say,
-        verdict: 'warn',
-        detail: `the tenant of ${domain} could not be looked up (${found.reason}); aadTenantId ${named} is unproven`,
-        fix: `let this machine reach ${SIGN_IN_HOSTS[cloud]}, or pass --no-tenant-check`,
-      });
+      return proof.warn(
+        `the tenant of ${domain} could not be looked up (${found.reason}); aadTenantId ${named} is unproven`,
+        `let this machine reach ${SIGN_IN_HOSTS[cloud]}, or pass --no-tenant-check`,
+      );
   }
 }

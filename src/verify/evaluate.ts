@@ -3,7 +3,7 @@ import { checkHttpsUrl, checkIntuneUrl, repeatedSuffix } from '../config/checks.
 import { findPlaceholder } from '../config/placeholders.js';
 import { INTUNE_HOSTS, INTUNE_PATH } from '../config/presets.js';
 import { WELL_KNOWN_FAILED } from '../protocol.js';
-import { type Check, check } from './checks.js';
+import { type Check, type Checker, checker } from './checks.js';
 
 export interface Answer {
   readonly status: number;
@@ -29,48 +29,30 @@ export function header(answer: Answer, name: string): string | undefined {
 /** The answer's status as a device would take it. */
 export function statusCheck(section: string, answer: Answer): Check {
   const s = answer.status;
-  if (s === 200)
-    return check({ section, id: 'http.status', label: 'status', verdict: 'pass', detail: '200' });
+  if (s === 200) return checker(section, 'http.status', 'status').pass('200');
   if (s === 403) {
     const failed = wellKnownFailed(answer.body);
     if (failed !== undefined) {
-      return check({
-        section,
-        id: 'http.status',
-        label: 'status',
-        verdict: 'warn',
-        detail: `403 com.apple.well-known.failed: the device shows "${String(failed.message ?? '')}"`,
-        fix: "intended? This refuses enrollment on purpose; systems before iOS 17.5 / macOS 14.5 show a generic error instead of the message, and iOS 18.2 / macOS 15.2 and later probably fall back to Apple's discovery and may never show it (inferred from device code)",
-      });
+      return checker(section, 'http.status', 'status').warn(
+        `403 com.apple.well-known.failed: the device shows "${String(failed.message ?? '')}"`,
+        "intended? This refuses enrollment on purpose; systems before iOS 17.5 / macOS 14.5 show a generic error instead of the message, and iOS 18.2 / macOS 15.2 and later probably fall back to Apple's discovery and may never show it (inferred from device code)",
+      );
     }
-    return check({
-      section,
-      id: 'http.status',
-      label: 'status',
-      verdict: 'fail',
-      detail: `403 Forbidden without ${WELL_KNOWN_FAILED}`,
-      fix: 'let the path through to the discovery answer (a WAF or access rule refuses it)',
-    });
+    return checker(section, 'http.status', 'status').fail(
+      `403 Forbidden without ${WELL_KNOWN_FAILED}`,
+      'let the path through to the discovery answer (a WAF or access rule refuses it)',
+    );
   }
   if (s === 404) {
-    return check({
-      section,
-      id: 'http.status',
-      label: 'status',
-      verdict: 'fail',
-      detail:
-        '404 Not Found: only iOS 18.2, macOS 15.2, visionOS 2.2 and later fall back to the discovery URL in Apple Business Manager; older devices stop here',
-      fix: 'publish the discovery answer at /.well-known/com.apple.remotemanagement on this host',
-    });
+    return checker(section, 'http.status', 'status').fail(
+      '404 Not Found: only iOS 18.2, macOS 15.2, visionOS 2.2 and later fall back to the discovery URL in Apple Business Manager; older devices stop here',
+      'publish the discovery answer at /.well-known/com.apple.remotemanagement on this host',
+    );
   }
-  return check({
-    section,
-    id: 'http.status',
-    label: 'status',
-    verdict: 'fail',
-    detail: `${s}`,
-    fix: 'answer 200 with the discovery JSON',
-  });
+  return checker(section, 'http.status', 'status').fail(
+    `${s}`,
+    'answer 200 with the discovery JSON',
+  );
 }
 
 /** A 403 body of Apple's com.apple.well-known.failed, or undefined for anything else. */
@@ -86,14 +68,10 @@ export function wellKnownFailed(body: Buffer): { readonly message?: unknown } | 
 /** A CDN or WAF challenge, or any HTML page, where JSON should be. */
 export function challengeCheck(section: string, answer: Answer): Check | undefined {
   if (header(answer, 'cf-mitigated')?.toLowerCase() === 'challenge') {
-    return check({
-      section,
-      id: 'http.challenge',
-      label: 'challenge',
-      verdict: 'fail',
-      detail: 'a Cloudflare bot challenge (cf-mitigated: challenge): a device cannot solve it',
-      fix: 'skip bot protection and caching for /.well-known/com.apple.remotemanagement',
-    });
+    return checker(section, 'http.challenge', 'challenge').fail(
+      'a Cloudflare bot challenge (cf-mitigated: challenge): a device cannot solve it',
+      'skip bot protection and caching for /.well-known/com.apple.remotemanagement',
+    );
   }
   const type = header(answer, 'content-type')?.toLowerCase() ?? '';
   const start = answer.body.subarray(0, 200).toString('utf8').trimStart().toLowerCase();
@@ -102,14 +80,10 @@ export function challengeCheck(section: string, answer: Answer): Check | undefin
     start.startsWith('<!doctype html') ||
     start.startsWith('<html')
   ) {
-    return check({
-      section,
-      id: 'http.challenge',
-      label: 'challenge',
-      verdict: 'fail',
-      detail: 'an HTML page (a CDN or WAF challenge, a login or an error page) instead of JSON',
-      fix: 'route the path to the discovery answer and exempt it from bot protection, sign-in and caching',
-    });
+    return checker(section, 'http.challenge', 'challenge').fail(
+      'an HTML page (a CDN or WAF challenge, a login or an error page) instead of JSON',
+      'route the path to the discovery answer and exempt it from bot protection, sign-in and caching',
+    );
   }
   return undefined;
 }
@@ -117,43 +91,25 @@ export function challengeCheck(section: string, answer: Answer): Check | undefin
 export function contentTypeCheck(section: string, answer: Answer): Check {
   const raw = header(answer, 'content-type');
   if (raw === undefined) {
-    return check({
-      section,
-      id: 'http.content-type',
-      label: 'content-type',
-      verdict: 'fail',
-      detail: 'missing',
-      fix: 'send Content-Type: application/json',
-    });
+    return checker(section, 'http.content-type', 'content-type').fail(
+      'missing',
+      'send Content-Type: application/json',
+    );
   }
   const [media = '', ...params] = raw.split(';').map((p) => p.trim());
   if (media.toLowerCase() !== 'application/json') {
-    return check({
-      section,
-      id: 'http.content-type',
-      label: 'content-type',
-      verdict: 'fail',
-      detail: `${raw}: the device wants application/json`,
-      fix: 'send Content-Type: application/json (static hosts such as GitHub Pages and S3 serve an extensionless file as application/octet-stream)',
-    });
+    return checker(section, 'http.content-type', 'content-type').fail(
+      `${raw}: the device wants application/json`,
+      'send Content-Type: application/json (static hosts such as GitHub Pages and S3 serve an extensionless file as application/octet-stream)',
+    );
   }
   if (params.length > 0) {
-    return check({
-      section,
-      id: 'http.content-type',
-      label: 'content-type',
-      verdict: 'warn',
-      detail: `${raw}: has a parameter; Microsoft's check compares the exact string`,
-      fix: 'send exactly Content-Type: application/json',
-    });
+    return checker(section, 'http.content-type', 'content-type').warn(
+      `${raw}: has a parameter; Microsoft's check compares the exact string`,
+      'send exactly Content-Type: application/json',
+    );
   }
-  return check({
-    section,
-    id: 'http.content-type',
-    label: 'content-type',
-    verdict: 'pass',
-    detail: raw,
-  });
+  return checker(section, 'http.content-type', 'content-type').pass(raw);
 }
 
 /** The JSON body: byte order mark, syntax, Servers, Version, BaseURL, placeholders, Intune. */
@@ -162,21 +118,14 @@ export function bodyChecks(
   answer: Answer,
 ): { checks: Check[]; server?: ServerEntry } {
   const checks: Check[] = [];
-  const add = (
-    id: string,
-    label: string,
-    verdict: 'pass' | 'warn' | 'fail',
-    detail: string,
-    fix?: string,
-  ) => checks.push(check({ section, id, label, verdict, detail, fix }));
+  const at = (id: string, label: string) => checker(section, id, label);
   let bytes = answer.body;
   if (bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf) {
-    add(
-      'body.bom',
-      'byte order mark',
-      'fail',
-      'the body starts with a UTF-8 byte order mark',
-      'save the file as UTF-8 without a BOM',
+    checks.push(
+      at('body.bom', 'byte order mark').fail(
+        'the body starts with a UTF-8 byte order mark',
+        'save the file as UTF-8 without a BOM',
+      ),
     );
     bytes = bytes.subarray(3);
   }
@@ -184,90 +133,87 @@ export function bodyChecks(
   try {
     json = JSON.parse(bytes.toString('utf8'));
   } catch (error) {
-    add(
-      'body.json',
-      'JSON',
-      'fail',
-      `not valid JSON (${(error as Error).message})`,
-      'fix the JSON: no comments, no trailing commas, double quotes',
+    checks.push(
+      at('body.json', 'JSON').fail(
+        `not valid JSON (${(error as Error).message})`,
+        'fix the JSON: no comments, no trailing commas, double quotes',
+      ),
     );
     return { checks };
   }
   const servers = (json as { Servers?: unknown } | null)?.Servers;
   if (!Array.isArray(servers)) {
     const lower = json !== null && typeof json === 'object' && 'servers' in json;
-    add(
-      'body.servers',
-      'Servers',
-      'fail',
-      lower ? '"servers" is spelled in lower case' : 'no "Servers" array',
-      'answer {"Servers":[{"Version":"mdm-byod","BaseURL":"https://…"}]}; keys are case-sensitive',
+    checks.push(
+      at('body.servers', 'Servers').fail(
+        lower ? '"servers" is spelled in lower case' : 'no "Servers" array',
+        'answer {"Servers":[{"Version":"mdm-byod","BaseURL":"https://…"}]}; keys are case-sensitive',
+      ),
     );
     return { checks };
   }
   if (servers.length === 0) {
-    add('body.servers', 'Servers', 'fail', 'the Servers array is empty', 'list exactly one server');
+    checks.push(
+      at('body.servers', 'Servers').fail('the Servers array is empty', 'list exactly one server'),
+    );
     return { checks };
   }
   if (servers.length > 1) {
-    add(
-      'body.servers',
-      'Servers',
-      'warn',
-      `${servers.length} entries: the device reads only the first`,
-      'answer exactly one server (route per request instead: see the README)',
+    checks.push(
+      at('body.servers', 'Servers').warn(
+        `${servers.length} entries: the device reads only the first`,
+        'answer exactly one server (route per request instead: see the README)',
+      ),
     );
   } else {
-    add('body.servers', 'Servers', 'pass', 'exactly one entry');
+    checks.push(at('body.servers', 'Servers').pass('exactly one entry'));
   }
   const first = servers[0] as { Version?: unknown; BaseURL?: unknown } | null;
   const version = first?.Version;
   if (version === 'mdm-byod' || version === 'mdm-adde') {
-    add('body.version', 'Version', 'pass', version);
+    checks.push(at('body.version', 'Version').pass(version));
   } else {
-    add(
-      'body.version',
-      'Version',
-      'fail',
-      version === undefined ? 'missing' : `${JSON.stringify(version)} is not a Version`,
-      'use "mdm-byod" (User Enrollment) or "mdm-adde" (Device Enrollment)',
+    checks.push(
+      at('body.version', 'Version').fail(
+        version === undefined ? 'missing' : `${JSON.stringify(version)} is not a Version`,
+        'use "mdm-byod" (User Enrollment) or "mdm-adde" (Device Enrollment)',
+      ),
     );
   }
   const baseUrl = first?.BaseURL;
   if (typeof baseUrl !== 'string') {
-    add(
-      'body.base-url',
-      'BaseURL',
-      'fail',
-      baseUrl === undefined ? 'missing' : 'not a string',
-      'give the BaseURL your MDM console shows',
+    checks.push(
+      at('body.base-url', 'BaseURL').fail(
+        baseUrl === undefined ? 'missing' : 'not a string',
+        'give the BaseURL your MDM console shows',
+      ),
     );
     return { checks };
   }
   const placeholder = findPlaceholder(baseUrl);
   const url = checkHttpsUrl(baseUrl, { query: true });
   if (placeholder !== undefined) {
-    add(
-      'body.base-url',
-      'BaseURL',
-      'fail',
-      `${baseUrl} still holds the placeholder "${placeholder}"`,
-      'replace it with the real value (for Intune: your Entra tenant ID)',
+    checks.push(
+      at('body.base-url', 'BaseURL').fail(
+        `${baseUrl} still holds the placeholder "${placeholder}"`,
+        'replace it with the real value (for Intune: your Entra tenant ID)',
+      ),
     );
   } else if ('error' in url) {
-    add('body.base-url', 'BaseURL', 'fail', url.error, 'publish an absolute https BaseURL');
+    checks.push(
+      at('body.base-url', 'BaseURL').fail(url.error, 'publish an absolute https BaseURL'),
+    );
   } else {
     const host = new URL(baseUrl).hostname;
     const doubled = repeatedSuffix(host);
     if (doubled)
-      add(
-        'body.base-url',
-        'BaseURL',
-        'warn',
-        `${baseUrl}: the host repeats its last label`,
-        `did you mean ${doubled}?`,
+      checks.push(
+        at('body.base-url', 'BaseURL').warn(
+          `${baseUrl}: the host repeats its last label`,
+          `did you mean ${doubled}?`,
+        ),
       );
-    else add('body.base-url', 'BaseURL', 'pass', baseUrl);
+    else checks.push(at('body.base-url', 'BaseURL').pass(baseUrl));
     checks.push(...intuneChecks(section, new URL(baseUrl)));
   }
   const probe = !checks.some((c) => c.verdict === 'fail');
@@ -279,9 +225,7 @@ function intuneChecks(section: string, url: URL): Check[] {
   if (facts === undefined) {
     return /(^|\.)manage\.microsoft\./.test(url.hostname)
       ? [
-          intune(
-            section,
-            'fail',
+          intune(section).fail(
             `${url.hostname} is not an Intune enrollment host`,
             `use ${Object.values(INTUNE_HOSTS).join(', ')} for commercial, US Government, 21Vianet`,
           ),
@@ -290,12 +234,10 @@ function intuneChecks(section: string, url: URL): Check[] {
   }
   const out: Check[] = [];
   if (facts.badPath !== undefined)
-    out.push(intune(section, 'fail', `path ${facts.badPath}`, `Intune's path is ${INTUNE_PATH}`));
+    out.push(intune(section).fail(`path ${facts.badPath}`, `Intune's path is ${INTUNE_PATH}`));
   if (facts.badTenantId !== undefined) {
     out.push(
-      intune(
-        section,
-        'fail',
+      intune(section).fail(
         `aadTenantId=${facts.badTenantId ?? '(missing)'} is not a GUID`,
         'use your Entra tenant ID (Entra admin center > Overview > Tenant ID)',
       ),
@@ -303,13 +245,13 @@ function intuneChecks(section: string, url: URL): Check[] {
   }
   if (out.length === 0)
     out.push(
-      intune(section, 'pass', `${url.hostname}, tenant ${url.searchParams.get('aadTenantId')}`),
+      intune(section).pass(`${url.hostname}, tenant ${url.searchParams.get('aadTenantId')}`),
     );
   return out;
 }
 
-function intune(section: string, verdict: 'pass' | 'fail', detail: string, fix?: string): Check {
-  return check({ section, id: 'body.intune', label: 'Intune', verdict, detail, fix });
+function intune(section: string): Checker {
+  return checker(section, 'body.intune', 'Intune');
 }
 
 /** Whether a shared cache (a CDN) may keep an answer that depends on the query. */
@@ -318,49 +260,30 @@ export function cacheCheck(section: string, answer: Answer): Check {
   const age = header(answer, 'age');
   const fix = 'send Cache-Control: no-store (the answer depends on the query)';
   if (age !== undefined) {
-    return check({
-      section,
-      id: 'http.cache',
-      label: 'caching',
-      verdict: 'warn',
-      detail: `served from a cache (Age: ${age})`,
-      fix,
-    });
+    return checker(section, 'http.cache', 'caching').warn(`served from a cache (Age: ${age})`, fix);
   }
   if (/\bno-store\b|\bprivate\b/.test(control))
-    return check({ section, id: 'http.cache', label: 'caching', verdict: 'pass', detail: control });
+    return checker(section, 'http.cache', 'caching').pass(control);
   const shared = /\bs-maxage=(\d+)/.exec(control) ?? /\bmax-age=(\d+)/.exec(control);
   if (
     /\bpublic\b/.test(control) ||
     (shared && Number(shared[1]) > 0 && !/\bno-cache\b/.test(control))
   ) {
-    return check({
-      section,
-      id: 'http.cache',
-      label: 'caching',
-      verdict: 'warn',
-      detail: `Cache-Control: ${control}: a shared cache may keep this answer`,
+    return checker(section, 'http.cache', 'caching').warn(
+      `Cache-Control: ${control}: a shared cache may keep this answer`,
       fix,
-    });
+    );
   }
   if (
     control === '' &&
     (header(answer, 'expires') !== undefined || header(answer, 'last-modified') !== undefined)
   ) {
-    return check({
-      section,
-      id: 'http.cache',
-      label: 'caching',
-      verdict: 'warn',
-      detail: 'no Cache-Control, but Expires or Last-Modified: caches may keep it',
+    return checker(section, 'http.cache', 'caching').warn(
+      'no Cache-Control, but Expires or Last-Modified: caches may keep it',
       fix,
-    });
+    );
   }
-  return check({
-    section,
-    id: 'http.cache',
-    label: 'caching',
-    verdict: 'pass',
-    detail: control === '' ? 'no caching headers' : control,
-  });
+  return checker(section, 'http.cache', 'caching').pass(
+    control === '' ? 'no caching headers' : control,
+  );
 }

@@ -1,5 +1,5 @@
 // Judging a TLS handshake as Apple devices will: trust, host name, version, cipher, expiry.
-import { APPLE_TLS_NOTE, type Check, check } from './checks.js';
+import { APPLE_TLS_NOTE, type Check, checker } from './checks.js';
 import type { TlsResult } from './net.js';
 
 export function judgeTls(tls: TlsResult, host: string, now: Date): Check[] {
@@ -7,48 +7,36 @@ export function judgeTls(tls: TlsResult, host: string, now: Date): Check[] {
   if (tls.error !== undefined) {
     if (tls.legacyProtocol !== undefined) {
       return [
-        check({
-          section: s,
-          id: 'tls.protocol',
-          label: 'TLS version',
-          verdict: 'fail',
-          detail: `the server speaks only ${tls.legacyProtocol}; Apple devices need TLS 1.2 or newer`,
-          fix: `enable TLS 1.2 and 1.3 (${APPLE_TLS_NOTE})`,
-        }),
+        checker(s, 'tls.protocol', 'TLS version').fail(
+          `the server speaks only ${tls.legacyProtocol}; Apple devices need TLS 1.2 or newer`,
+          `enable TLS 1.2 and 1.3 (${APPLE_TLS_NOTE})`,
+        ),
       ];
     }
     return [
-      check({
-        section: s,
-        id: 'tls.handshake',
-        label: 'TLS',
-        verdict: 'fail',
-        detail: `no TLS connection (${tls.error})`,
-        fix: 'serve HTTPS on port 443 for this host',
-      }),
+      checker(s, 'tls.handshake', 'TLS').fail(
+        `no TLS connection (${tls.error})`,
+        'serve HTTPS on port 443 for this host',
+      ),
     ];
   }
   const out: Check[] = [];
   const error = tls.authorizationError;
-  const certificate = (verdict: 'pass' | 'fail', detail: string, fix?: string) =>
-    check({ section: s, id: 'tls.certificate', label: 'certificate', verdict, detail, fix });
+  const certificate = checker(s, 'tls.certificate', 'certificate');
   out.push(
     error === undefined
-      ? certificate('pass', `trusted, valid for ${host}`)
+      ? certificate.pass(`trusted, valid for ${host}`)
       : error === 'CERT_HAS_EXPIRED'
-        ? certificate(
-            'fail',
+        ? certificate.fail(
             `expired on ${tls.validTo?.toISOString().slice(0, 10)}`,
             'renew the certificate',
           )
         : /altname|does not match|ERR_TLS_CERT_ALTNAME/i.test(error)
-          ? certificate(
-              'fail',
+          ? certificate.fail(
               `not valid for ${host} (it names ${tls.names ?? 'no DNS name'})`,
               `use a certificate whose names include ${host}`,
             )
-          : certificate(
-              'fail',
+          : certificate.fail(
               `not trusted (${error})`,
               'use a certificate from a public CA, with its full chain (or trust your CA on the devices)',
             ),
@@ -56,36 +44,22 @@ export function judgeTls(tls: TlsResult, host: string, now: Date): Check[] {
   const protocol = tls.protocol ?? 'unknown';
   out.push(
     protocol === 'TLSv1.3' || protocol === 'TLSv1.2'
-      ? check({
-          section: s,
-          id: 'tls.protocol',
-          label: 'TLS version',
-          verdict: 'pass',
-          detail: protocol,
-        })
-      : check({
-          section: s,
-          id: 'tls.protocol',
-          label: 'TLS version',
-          verdict: 'fail',
-          detail: `${protocol}; Apple devices need TLS 1.2 or newer`,
-          fix: `enable TLS 1.2 and 1.3 (${APPLE_TLS_NOTE})`,
-        }),
+      ? checker(s, 'tls.protocol', 'TLS version').pass(protocol)
+      : checker(s, 'tls.protocol', 'TLS version').fail(
+          `${protocol}; Apple devices need TLS 1.2 or newer`,
+          `enable TLS 1.2 and 1.3 (${APPLE_TLS_NOTE})`,
+        ),
   );
   const cipher = tls.cipher ?? 'unknown';
   const strong =
     protocol === 'TLSv1.3' || (/ECDHE|DHE/.test(cipher) && /GCM|CHACHA20|CCM/.test(cipher));
   out.push(
     strong
-      ? check({ section: s, id: 'tls.cipher', label: 'cipher', verdict: 'pass', detail: cipher })
-      : check({
-          section: s,
-          id: 'tls.cipher',
-          label: 'cipher',
-          verdict: 'warn',
-          detail: `${cipher} is not a forward-secret AEAD suite`,
-          fix: `prefer ECDHE with AES-GCM or ChaCha20-Poly1305; Apple has announced it may require them (${APPLE_TLS_NOTE})`,
-        }),
+      ? checker(s, 'tls.cipher', 'cipher').pass(cipher)
+      : checker(s, 'tls.cipher', 'cipher').warn(
+          `${cipher} is not a forward-secret AEAD suite`,
+          `prefer ECDHE with AES-GCM or ChaCha20-Poly1305; Apple has announced it may require them (${APPLE_TLS_NOTE})`,
+        ),
   );
   if (tls.validTo !== undefined && error !== 'CERT_HAS_EXPIRED') {
     out.push(expiryCheck(tls.validTo, tls.validFrom, now));
@@ -107,15 +81,13 @@ export function expiryCheck(validTo: Date, validFrom: Date | undefined, now: Dat
   const days = (ms: number) => Math.floor(ms / DAY_MS);
   const date = validTo.toISOString().slice(0, 10);
   const of = `${days(left)} of ${days(lifetime)} days left`;
-  const say = { section: 'connection', id: 'tls.expiry', label: 'expiry' } as const;
+  const expiry = checker('connection', 'tls.expiry', 'expiry');
   return left >= lifetime / 3
-    ? check({ ...say, verdict: 'pass', detail: `${date} (${of})` })
-    : check({
-        ...say,
-        verdict: 'warn',
-        detail: `${date}: ${of}, less than a third`,
-        fix: 'renew the certificate (is automatic renewal running?)',
-      });
+    ? expiry.pass(`${date} (${of})`)
+    : expiry.warn(
+        `${date}: ${of}, less than a third`,
+        'renew the certificate (is automatic renewal running?)',
+      );
 }
 
 /**
@@ -128,46 +100,37 @@ export function tls12Checks(tls: TlsResult): Check[] {
   if (both === undefined) return [];
   const { apple, other } = both;
   const modern = tls.protocol === 'TLSv1.3';
-  const say = { section: 'connection', id: 'tls.apple-suites', label: 'TLS 1.2' } as const;
+  const suites = checker('connection', 'tls.apple-suites', 'TLS 1.2');
+  // Where devices can use TLS 1.3, a TLS 1.2 shortcoming warns; else it fails.
+  const short = modern ? suites.warn : suites.fail;
   const spare = modern ? '; devices that use TLS 1.3 are not affected' : '';
   const out: Check[] = [];
   if (apple.error === undefined) {
     out.push(
       apple.ems === true
-        ? check({
-            ...say,
-            verdict: 'pass',
-            detail: `${apple.cipher} with the Extended Master Secret, as Apple's suites need`,
-          })
-        : check({
-            ...say,
-            verdict: modern ? 'warn' : 'fail',
-            detail: `${apple.cipher} without the Extended Master Secret extension (RFC 7627)${spare}`,
-            fix: `turn the Extended Master Secret back on (OpenSSL has it on unless told otherwise) (${APPLE_TLS_NOTE})`,
-          }),
+        ? suites.pass(`${apple.cipher} with the Extended Master Secret, as Apple's suites need`)
+        : short(
+            `${apple.cipher} without the Extended Master Secret extension (RFC 7627)${spare}`,
+            `turn the Extended Master Secret back on (OpenSSL has it on unless told otherwise) (${APPLE_TLS_NOTE})`,
+          ),
     );
   } else if (other.error !== undefined && modern) {
-    out.push(check({ ...say, verdict: 'pass', detail: 'not offered: TLS 1.3 only' }));
+    out.push(suites.pass('not offered: TLS 1.3 only'));
   } else {
     const only = other.error === undefined ? ` (it offers TLS 1.2 only with ${other.cipher})` : '';
     out.push(
-      check({
-        ...say,
-        verdict: modern ? 'warn' : 'fail',
-        detail: `a device limited to Apple's suites (ECDHE with AES-GCM) cannot connect over TLS 1.2${only}${spare}`,
-        fix: `offer ECDHE-ECDSA or ECDHE-RSA with AES-128-GCM or AES-256-GCM over TLS 1.2 (${APPLE_TLS_NOTE})`,
-      }),
+      short(
+        `a device limited to Apple's suites (ECDHE with AES-GCM) cannot connect over TLS 1.2${only}${spare}`,
+        `offer ECDHE-ECDSA or ECDHE-RSA with AES-128-GCM or AES-256-GCM over TLS 1.2 (${APPLE_TLS_NOTE})`,
+      ),
     );
   }
   if (apple.error === undefined && other.error === undefined) {
     out.push(
-      check({
-        ...say,
-        id: 'tls.other-suites',
-        verdict: 'warn',
-        detail: `also accepts ${other.cipher} over TLS 1.2, outside Apple's suites`,
-        fix: `offer only ECDHE with AES-GCM over TLS 1.2 (${APPLE_TLS_NOTE})`,
-      }),
+      checker('connection', 'tls.other-suites', 'TLS 1.2').warn(
+        `also accepts ${other.cipher} over TLS 1.2, outside Apple's suites`,
+        `offer only ECDHE with AES-GCM over TLS 1.2 (${APPLE_TLS_NOTE})`,
+      ),
     );
   }
   return out;

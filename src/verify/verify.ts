@@ -2,7 +2,7 @@
 
 import { deviceQuery } from '../discovery/query.js';
 import { WELL_KNOWN_PATH } from '../protocol.js';
-import { type Check, check, DEFAULT_FAMILIES, unresolved } from './checks.js';
+import { answerSummary, type Check, checker, DEFAULT_FAMILIES, unresolved } from './checks.js';
 import { tenantCheck } from './entra.js';
 import {
   type Answer,
@@ -110,13 +110,9 @@ export async function verify(input: string, options: VerifyOptions): Promise<Rep
     return finish();
   }
   checks.push(
-    check({
-      section: 'connection',
-      id: 'dns',
-      label: 'DNS',
-      verdict: 'pass',
-      detail: `${host} → ${dns.addresses.join(', ')}${dns.via === '--resolve' ? ' (--resolve)' : ''}`,
-    }),
+    checker('connection', 'dns', 'DNS').pass(
+      `${host} → ${dns.addresses.join(', ')}${dns.via === '--resolve' ? ' (--resolve)' : ''}`,
+    ),
   );
 
   const tls = await probeTls(options, host, port, address);
@@ -232,24 +228,14 @@ async function askAsDevice(
   hops.forEach((hop, i) => {
     const next = new URL(hop.location);
     checks.push(
-      check({
-        section: family,
-        id: 'redirect.hop',
-        label: `redirect ${i + 1}`,
-        verdict: 'info',
-        detail: `${hop.status} → ${hop.location}`,
-      }),
+      checker(family, 'redirect.hop', `redirect ${i + 1}`).info(`${hop.status} → ${hop.location}`),
     );
     if (next.protocol !== 'https:') {
       checks.push(
-        check({
-          section: family,
-          id: 'redirect.https',
-          label: 'redirect',
-          verdict: 'fail',
-          detail: `hop ${i + 1} goes from https to ${next.protocol.slice(0, -1)}`,
-          fix: 'redirect only to https URLs',
-        }),
+        checker(family, 'redirect.https', 'redirect').fail(
+          `hop ${i + 1} goes from https to ${next.protocol.slice(0, -1)}`,
+          'redirect only to https URLs',
+        ),
       );
       broken = true;
     }
@@ -258,40 +244,25 @@ async function askAsDevice(
     );
     if (lost.length > 0 && !broken) {
       checks.push(
-        check({
-          section: family,
-          id: 'redirect.query',
-          label: 'redirect',
-          verdict: 'fail',
-          detail: `hop ${i + 1} drops ${lost.join(' and ')}; the device does not re-add them`,
-          fix: 'make the redirect keep the query string (user-identifier and model-family)',
-        }),
+        checker(family, 'redirect.query', 'redirect').fail(
+          `hop ${i + 1} drops ${lost.join(' and ')}; the device does not re-add them`,
+          'make the redirect keep the query string (user-identifier and model-family)',
+        ),
       );
       broken = true;
     }
   });
   if (hops.length > MAX_REDIRECTS) {
     checks.push(
-      check({
-        section: family,
-        id: 'redirect.count',
-        label: 'redirect',
-        verdict: 'fail',
-        detail: `more than ${MAX_REDIRECTS} redirects`,
-        fix: 'redirect once, to the final discovery URL',
-      }),
+      checker(family, 'redirect.count', 'redirect').fail(
+        `more than ${MAX_REDIRECTS} redirects`,
+        'redirect once, to the final discovery URL',
+      ),
     );
   }
   if (error !== undefined) {
     checks.push(
-      check({
-        section: family,
-        id: 'http.request',
-        label: 'request',
-        verdict: 'fail',
-        detail: error,
-        fix: 'make the host answer over HTTPS',
-      }),
+      checker(family, 'http.request', 'request').fail(error, 'make the host answer over HTTPS'),
     );
   }
   if (final === undefined) {
@@ -302,13 +273,9 @@ async function askAsDevice(
   }
   if (hops.length > 0 && !broken) {
     checks.push(
-      check({
-        section: family,
-        id: 'redirect.query',
-        label: 'redirect',
-        verdict: 'pass',
-        detail: `${hops.length} hop${hops.length > 1 ? 's' : ''}, query kept`,
-      }),
+      checker(family, 'redirect.query', 'redirect').pass(
+        `${hops.length} hop${hops.length > 1 ? 's' : ''}, query kept`,
+      ),
     );
   }
   checks.push(statusCheck(family, final));
@@ -359,46 +326,24 @@ async function otherRequests(
       header(head, 'content-type') === header(get, 'content-type');
     out.push(
       same
-        ? check({
-            section: s,
-            id: 'http.head',
-            label: 'HEAD',
-            verdict: 'pass',
-            detail: `${head.status}, same status and Content-Type as GET`,
-          })
-        : check({
-            section: s,
-            id: 'http.head',
-            label: 'HEAD',
-            verdict: 'warn',
-            detail:
-              `HEAD answers ${head.status} ${header(head, 'content-type') ?? ''} but GET ${get?.status ?? '(none)'} ${get ? (header(get, 'content-type') ?? '') : ''}`.trim(),
-            fix: 'answer HEAD like GET, so that curl -I checks tell the truth',
-          }),
+        ? checker(s, 'http.head', 'HEAD').pass(
+            `${head.status}, same status and Content-Type as GET`,
+          )
+        : checker(s, 'http.head', 'HEAD').warn(
+            `HEAD answers ${head.status} ${header(head, 'content-type') ?? ''} but GET ${get?.status ?? '(none)'} ${get ? (header(get, 'content-type') ?? '') : ''}`.trim(),
+            'answer HEAD like GET, so that curl -I checks tell the truth',
+          ),
     );
   } catch (error) {
-    out.push(
-      check({
-        section: s,
-        id: 'http.head',
-        label: 'HEAD',
-        verdict: 'warn',
-        detail: describeError(error),
-        fix: 'answer HEAD like GET',
-      }),
-    );
+    out.push(checker(s, 'http.head', 'HEAD').warn(describeError(error), 'answer HEAD like GET'));
   }
   const bare = await follow(client, target);
   if (bare.answer === undefined) {
     out.push(
-      check({
-        section: s,
-        id: 'http.bare',
-        label: 'without query',
-        verdict: 'warn',
-        detail: bare.error ?? 'no answer after redirects',
-        fix: 'answer the bare path too',
-      }),
+      checker(s, 'http.bare', 'without query').warn(
+        bare.error ?? 'no answer after redirects',
+        'answer the bare path too',
+      ),
     );
   } else {
     const type = header(bare.answer, 'content-type') ?? '(none)';
@@ -408,44 +353,24 @@ async function otherRequests(
         : '';
     out.push(
       bare.answer.status === 200 && type.split(';')[0]?.trim() === 'application/json'
-        ? check({
-            section: s,
-            id: 'http.bare',
-            label: 'without query',
-            verdict: 'pass',
-            detail: `200 ${type}${via}`,
-          })
-        : check({
-            section: s,
-            id: 'http.bare',
-            label: 'without query',
-            verdict: 'warn',
-            detail: `${bare.answer.status} ${type}${via}: Microsoft's check asks without a query and expects 200 application/json`,
-            fix: 'answer the bare path too (older devices send no model-family)',
-          }),
+        ? checker(s, 'http.bare', 'without query').pass(`200 ${type}${via}`)
+        : checker(s, 'http.bare', 'without query').warn(
+            `${bare.answer.status} ${type}${via}: Microsoft's check asks without a query and expects 200 application/json`,
+            'answer the bare path too (older devices send no model-family)',
+          ),
     );
   }
   return out;
 }
 
 function compareFamilies(answers: readonly FamilyAnswer[]): Check {
-  const describe = (a: FamilyAnswer) =>
-    a.status === null
-      ? 'no answer'
-      : a.baseUrl
-        ? `${a.status} ${a.version} ${a.baseUrl}`
-        : `${a.status}${a.message ? ` "${a.message}"` : ''}`;
+  const describe = (a: FamilyAnswer) => answerSummary(a);
   const distinct = new Set(answers.map(describe));
-  return check({
-    section: 'answers',
-    id: 'families.compare',
-    label: 'by model family',
-    verdict: 'info',
-    detail:
-      distinct.size <= 1
-        ? `the same answer for ${answers.map((a) => a.modelFamily).join(', ')}`
-        : `answers differ: ${answers.map((a) => `${a.modelFamily}: ${describe(a)}`).join('; ')}`,
-  });
+  return checker('answers', 'families.compare', 'by model family').info(
+    distinct.size <= 1
+      ? `the same answer for ${answers.map((a) => a.modelFamily).join(', ')}`
+      : `answers differ: ${answers.map((a) => `${a.modelFamily}: ${describe(a)}`).join('; ')}`,
+  );
 }
 
 function mediaType(answer: Answer): string {
@@ -509,11 +434,7 @@ async function encodingCheck(
   url.search = deviceQuery(user, family, true);
   const followed = await follow(client, url);
   const encoded = followed.answer;
-  const describe = (status: number | null, baseUrl?: string, message?: string) =>
-    status === null
-      ? 'no answer'
-      : `${status}${baseUrl ? ` ${baseUrl}` : ''}${message ? ` "${message}"` : ''}`;
-  const rawText = describe(raw?.status ?? null, raw?.baseUrl, raw?.message);
+  const rawText = answerSummary(raw ?? { status: null });
   let encodedText = 'no answer';
   if (encoded !== undefined) {
     const server = encoded.status === 200 ? bodyChecks(family, encoded).server : undefined;
@@ -521,21 +442,20 @@ async function encodingCheck(
       encoded.status === 403
         ? (wellKnownFailed(encoded.body)?.message as string | undefined)
         : undefined;
-    encodedText = describe(encoded.status, server?.baseUrl, message);
+    encodedText = answerSummary({
+      status: encoded.status,
+      version: server?.version,
+      baseUrl: server?.baseUrl,
+      message,
+    });
   }
-  const say = { section: 'requests', id: 'http.encoding', label: 'raw @ and +' } as const;
+  const encoding = checker('requests', 'http.encoding', 'raw @ and +');
   return rawText === encodedText
-    ? check({
-        ...say,
-        verdict: 'pass',
-        detail: 'the same answer with @ and + raw (as devices send them) and percent-encoded',
-      })
-    : check({
-        ...say,
-        verdict: 'fail',
-        detail: `raw (as devices send): ${rawText}; percent-encoded: ${encodedText}`,
-        fix: 'decode the query per RFC 3986: a + is a plus, not a space (devices send user-identifier with @ and + raw)',
-      });
+    ? encoding.pass('the same answer with @ and + raw (as devices send them) and percent-encoded')
+    : encoding.fail(
+        `raw (as devices send): ${rawText}; percent-encoded: ${encodedText}`,
+        'decode the query per RFC 3986: a + is a plus, not a space (devices send user-identifier with @ and + raw)',
+      );
 }
 
 /**
@@ -555,14 +475,10 @@ async function trailingDotCheck(
   url.search = deviceQuery(user, family);
   const dotted = (await follow(client, url)).answer;
   if (dotted?.status !== 200 || bodyChecks(family, dotted).server === undefined) return undefined;
-  return check({
-    section: 'requests',
-    id: 'http.trailing-dot',
-    label: 'trailing dot',
-    verdict: 'fail',
-    detail: `${WELL_KNOWN_PATH}. (with a trailing dot) answers with a server; devices never ask there`,
-    fix: `serve the answer at ${WELL_KNOWN_PATH}, without the dot (a vendor guide's slip)`,
-  });
+  return checker('requests', 'http.trailing-dot', 'trailing dot').fail(
+    `${WELL_KNOWN_PATH}. (with a trailing dot) answers with a server; devices never ask there`,
+    `serve the answer at ${WELL_KNOWN_PATH}, without the dot (a vendor guide's slip)`,
+  );
 }
 
 /**
@@ -616,13 +532,11 @@ async function addressesCheck(
   const side = seen.map((x) => `${x.address}: ${x.answer}`).join('; ');
   const alike =
     seen.every((x) => x.answer === seen[0]?.answer) && !seen[0]?.answer.startsWith('no answer');
-  const say = { section: 'connection', id: 'dns.addresses', label: 'every address' } as const;
+  const everyAddress = checker('connection', 'dns.addresses', 'every address');
   return alike
-    ? check({ ...say, verdict: 'pass', detail: `${seen.length} addresses answer alike: ${side}` })
-    : check({
-        ...say,
-        verdict: 'fail',
-        detail: side,
-        fix: 'point every A and AAAA record at servers that answer alike, or remove the stale one (devices may use any of them, IPv6 first)',
-      });
+    ? everyAddress.pass(`${seen.length} addresses answer alike: ${side}`)
+    : everyAddress.fail(
+        side,
+        'point every A and AAAA record at servers that answer alike, or remove the stale one (devices may use any of them, IPv6 first)',
+      );
 }

@@ -3,7 +3,13 @@ import type { compileConfig } from '../config/compile.js';
 import type { Config, SourcedTenant } from '../config/model.js';
 import { readAnswer } from '../discovery/response.js';
 import { questions } from '../verify/against-config.js';
-import { type Check, check, DEFAULT_FAMILIES, unresolved } from '../verify/checks.js';
+import {
+  answerSummary,
+  type Check,
+  checker,
+  DEFAULT_FAMILIES,
+  unresolved,
+} from '../verify/checks.js';
 import { askAsConfigured } from '../verify/compare.js';
 import { tenantCheck } from '../verify/entra.js';
 import {
@@ -155,14 +161,10 @@ async function question(
 ): Promise<{ matches: boolean; checks: Check[]; baseUrl?: string }> {
   const asked = await askAsConfigured(client, table, domain, url, user, modelFamily);
   if ('error' in asked) {
-    const failed = check({
-      section: modelFamily,
-      id: 'http.request',
-      label: 'request',
-      verdict: 'fail',
-      detail: describeError(asked.error),
-      fix: 'make the host answer over HTTPS',
-    });
+    const failed = checker(modelFamily, 'http.request', 'request').fail(
+      describeError(asked.error),
+      'make the host answer over HTTPS',
+    );
     return { matches: false, checks: [failed] };
   }
   const { answer, expected, matches } = asked;
@@ -172,19 +174,14 @@ async function question(
     : `a listed user @${user.slice(user.lastIndexOf('@') + 1)}`;
   const body = answer.body.toString('utf8');
   const location = header(answer, 'location');
+  const asConfigured = checker(modelFamily, 'config.match', 'as configured');
   const checks = [
-    check({
-      section: modelFamily,
-      id: 'config.match',
-      label: 'as configured',
-      ...(matches
-        ? { verdict: 'pass', detail: `${answer.status}, the config's answer for ${who}` }
-        : {
-            verdict: 'fail',
-            detail: `not the config's answer for ${who}: public ${summary(answer.status, body, location)}; config ${summary(expected.status, expected.body, expected.headers.location)}`,
-            fix: 'find what answers in public instead of this service (an old static file, a CDN rule, another server)',
-          }),
-    }),
+    matches
+      ? asConfigured.pass(`${answer.status}, the config's answer for ${who}`)
+      : asConfigured.fail(
+          `not the config's answer for ${who}: public ${summary(answer.status, body, location)}; config ${summary(expected.status, expected.body, expected.headers.location)}`,
+          'find what answers in public instead of this service (an old static file, a CDN rule, another server)',
+        ),
   ];
   if (!matches) {
     checks.push(statusCheck(modelFamily, answer));
@@ -196,10 +193,8 @@ async function question(
   return server?.probe ? { matches, checks, baseUrl: server.baseUrl } : { matches, checks };
 }
 
-/** `200 mdm-byod https://…`, `403 "message"`, `302 → https://…` or the status alone. */
+/** An answer's summary (verify/checks.ts) from its status, body and Location. */
 function summary(status: number, body: string, location: string | undefined): string {
-  if (location !== undefined) return `${status} → ${location}`;
   const { server, message } = readAnswer(body);
-  if (server) return `${status} ${server.version} ${server.baseUrl}`;
-  return message === undefined ? String(status) : `${status} "${message}"`;
+  return answerSummary({ status, ...server, message, location });
 }

@@ -256,7 +256,7 @@ describe('verify asks exactly as a device asks', () => {
     expect(report.answers[0]?.status).toBe(404);
     expect(find(report, 'http.encoding')).toMatchObject({
       verdict: 'fail',
-      detail: `raw (as devices send): 404; percent-encoded: 200 https://enroll.fixture.test:${fixtures.port}/enroll`,
+      detail: `raw (as devices send): 404; percent-encoded: 200 mdm-byod https://enroll.fixture.test:${fixtures.port}/enroll`,
     });
     expect(find(report, 'http.encoding').fix).toMatch(/a \+ is a plus, not a space/);
   });
