@@ -13,6 +13,7 @@ import { buildAdminApp } from './ops/admin.js';
 import { watchFiles } from './ops/file-watcher.js';
 import { createMetrics, type Metrics } from './ops/metrics.js';
 import { createReloader, type Reloader, type ReloadStatus } from './ops/reloader.js';
+import { closeWithin } from './ops/shutdown.js';
 import { handleSignals } from './ops/signals.js';
 import { readTls, type TlsFiles, tlsRenewer } from './ops/tls-files.js';
 import { VERSION } from './version.js';
@@ -238,27 +239,6 @@ async function appFromSettings(
       rateLimitIpv6Prefix: env.RATE_LIMIT_IPV6_PREFIX,
     },
   });
-}
-
-/**
- * Closes the app: stops accepting, closes idle keep-alive connections and waits for requests in
- * flight; past `graceMs`, closes every connection left (`forced`).
- */
-export async function closeWithin(
-  app: FastifyInstance,
-  graceMs: number,
-  onForce: () => void,
-): Promise<'drained' | 'forced'> {
-  let forced = false;
-  const timer = setTimeout(() => {
-    forced = true;
-    onForce();
-    app.server.closeAllConnections();
-  }, graceMs);
-  timer.unref();
-  await app.close();
-  clearTimeout(timer);
-  return forced ? 'forced' : 'drained';
 }
 
 /**
