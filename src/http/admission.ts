@@ -72,14 +72,13 @@ export function admission(options: AdmissionOptions): Admission {
       headers: { 'retry-after': String(wait) },
     };
   };
+  const checked = (request: IncomingMessage): Refusal | undefined => {
+    const refusal = check(request);
+    if (refusal !== undefined) refused.set(request, refusal);
+    return refusal;
+  };
   return {
-    check(request) {
-      const refusal = check(request);
-      if (refusal !== undefined) refused.set(request, refusal);
-      return refusal;
-    },
-    refusalOf(request) {
-      return refused.get(request) ?? this.check(request);
-    },
+    check: checked,
+    refusalOf: (request) => refused.get(request) ?? checked(request),
   };
 }

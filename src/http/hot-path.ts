@@ -31,7 +31,7 @@ export interface HotPathOptions {
  * other paths and methods). Skipping Fastify's router, request and reply objects and hooks
  * measured ×1.14 with the other changes of its commit (`npm run bench:ab`: docs/PERFORMANCE.md).
  * Admission is one function for both entrances, and a property test compares the listener's
- * answers with Fastify's alone (test/http/hot-path.test.ts).
+ * answers with Fastify's alone (test/http/entrances.test.ts).
  */
 export function hotPath(
   options: HotPathOptions,
