@@ -32,7 +32,7 @@ export interface Admission {
 }
 
 /** How many Host headers a request carries (Node's `headers.host` shows only the first). */
-export function hostHeaders(rawHeaders: readonly string[]): number {
+function hostHeaders(rawHeaders: readonly string[]): number {
   let count = 0;
   for (let i = 0; i < rawHeaders.length; i += 2) {
     const name = rawHeaders[i] as string;

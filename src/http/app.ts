@@ -121,7 +121,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     ...(options.logger ? { loggerInstance: options.logger } : { logger: false }),
     // Read by Fastify for the URL listen() returns; the server itself is made below.
     ...(tls ? { https: tls } : {}),
-    serverFactory: () => nodeServer(limits, tls, (req, res) => dispatch(req, res)),
+    serverFactory: () => nodeServer(limits, headersTimeout, tls, (req, res) => dispatch(req, res)),
     // One line per discovery request, written by the route; Fastify's two lines would log URLs.
     logController: new LogController({ disableRequestLogging: true }),
     // A client's X-Request-Id is not trusted into logs; ids are shared with the hot path.
@@ -215,12 +215,13 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
  */
 function nodeServer(
   limits: Limits,
+  headersTimeout: number,
   tls: (HttpsServerOptions & { handshakeTimeout: number }) | undefined,
   listener: (req: IncomingMessage, res: ServerResponse) => void,
 ) {
   const http = {
     // Slow clients cannot hold a connection: headers and the whole request in bounded time.
-    headersTimeout: Math.min(limits.headersTimeoutMs, limits.requestTimeoutMs),
+    headersTimeout,
     requestTimeout: limits.requestTimeoutMs,
     keepAliveTimeout: limits.keepAliveTimeoutMs,
     // Node enforces those timeouts only at this interval (30 s by default): check every second.
@@ -262,8 +263,7 @@ function admissionHook(
 ): onRequestHookHandler {
   return (request, reply, done) => {
     const raw = request.raw;
-    connections.touch(raw.socket);
-    if (connections.draining) reply.raw.shouldKeepAlive = false;
+    connections.answering(raw, reply.raw);
     const refusal = admit.refusalOf(raw);
     if (refusal !== undefined) refuse(reply, refusal.response, refusal.outcome, refusal.headers);
     else if (request.is404) refuse(reply, notFound, 'other_path');

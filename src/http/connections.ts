@@ -1,6 +1,6 @@
 // The listener's connections: silent ones closed, and a shutdown that lets the clients' next
 // requests in rather than cutting them.
-import type { Server } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { Server as NetServer, type Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 
@@ -17,8 +17,11 @@ type Tracked = Socket & { [lastRequest]?: number; [progress]?: number; [progress
 export interface Connections {
   /** True once drain() has begun: answers should then close their connection. */
   readonly draining: boolean;
-  /** Notes a request on the socket (it is busy, not idle). */
-  touch(socket: Socket): void;
+  /**
+   * A request is being answered, by either entrance: its connection is busy, not idle, and while
+   * draining the answer closes it (Connection: close), so that the drain ends.
+   */
+  answering(request: IncomingMessage, response: ServerResponse): void;
   /**
    * Stops accepting connections, then closes each open one once it has been quiet for a moment;
    * busy ones end themselves, as every answer from now on carries Connection: close. Node's own
@@ -82,8 +85,9 @@ export function trackConnections(
     get draining() {
       return draining;
     },
-    touch(socket) {
-      (socket as Tracked)[lastRequest] = Date.now();
+    answering(request, response) {
+      (request.socket as Tracked)[lastRequest] = Date.now();
+      if (draining) response.shouldKeepAlive = false;
     },
     async drain() {
       draining = true;

@@ -45,9 +45,7 @@ export function hotPath(
     if (url === undefined || !url.startsWith(WELL_KNOWN_PATH)) return false;
     if (url.length !== pathLength && url.charCodeAt(pathLength) !== 63 /* ? */) return false;
     if (admission.check(req) !== undefined) return false;
-    connections.touch(req.socket);
-    // Shutting down: answer, then close the connection, so that the drain ends (as Fastify's hook).
-    if (connections.draining) res.shouldKeepAlive = false;
+    connections.answering(req, res);
     const search = url.length === pathLength ? '' : url.slice(pathLength + 1);
     let decision: Decision;
     try {

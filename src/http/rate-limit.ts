@@ -12,8 +12,8 @@ const WINDOW_MS = 60_000;
 /** Clients counted one by one in a window; memory stays bounded under a flood of addresses. */
 export const MAX_CLIENTS = 100_000;
 /** The estimate past MAX_CLIENTS: SKETCH_ROWS rows of SKETCH_WIDTH counters (4 MiB). */
-export const SKETCH_ROWS = 4;
-export const SKETCH_WIDTH = 1 << 18;
+const SKETCH_ROWS = 4;
+const SKETCH_WIDTH = 1 << 18;
 
 export interface RateLimiterOptions {
   readonly perMinute: number;
