@@ -9,7 +9,7 @@ import { reloadInWorker } from './config/reload.js';
 import { buildApp } from './http/app.js';
 import { createLogger, logFormat } from './http/logger.js';
 import { answerWriter, checkPreparedWrites } from './http/prepared-write.js';
-import { buildAdminApp } from './ops/admin.js';
+import { ADMIN_TOKEN_GENERATED, adminTokenOf, buildAdminApp } from './ops/admin.js';
 import { watchFiles } from './ops/file-watcher.js';
 import { createMetrics, type Metrics } from './ops/metrics.js';
 import { createReloader, type Reloader, type ReloadStatus } from './ops/reloader.js';
@@ -63,6 +63,8 @@ export async function startServer(env: Env, options: ServeOptions = {}): Promise
   });
   for (const line of problemLines(config.warnings)) logger.warn(line);
   const tls = readTls(env);
+  // Read (ADMIN_TOKEN_FILE) or generated before anything listens: a bad file refuses the start.
+  const adminToken = adminTokenOf(env);
   const metrics = createMetrics();
   const app = await appFromSettings(env, config, logger, metrics, tls);
   // Read, validated and compiled (buildApp compiles the routing table).
@@ -122,7 +124,8 @@ export async function startServer(env: Env, options: ServeOptions = {}): Promise
               ...(domainWatcher ? { watch: () => domainWatcher.state() } : {}),
             },
           },
-          token: env.ADMIN_TOKEN,
+          token: adminToken,
+          announce: (url) => logger.warn({ url }, ADMIN_TOKEN_GENERATED),
         });
   const url = await app.listen({ host: env.HOST, port: env.PORT });
   const adminUrl = admin

@@ -37,6 +37,11 @@ const count = (fallback: number, min: number) =>
     .min(min, { error: `must be a whole number, ${min} or more` })
     .default(fallback);
 
+/** The admin token's one rule, for ADMIN_TOKEN and the content of ADMIN_TOKEN_FILE alike. */
+export const adminToken = z
+  .string()
+  .min(16, { error: 'must be at least 16 characters (use: openssl rand -hex 32)' });
+
 const DURATION = /^(\d+)(ms|s|m|h)?$/;
 const UNIT_MS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 } as const;
 
@@ -115,11 +120,13 @@ export const envSchema = z
     ADMIN_PORT: z
       .union([z.literal('off'), port], { error: 'must be a port number from 0 to 65535, or off' })
       .default(9090),
-    /** Needed for the status page and /watch when ADMIN_HOST is not a loopback address. */
-    ADMIN_TOKEN: z
-      .string()
-      .min(16, { error: 'must be at least 16 characters (use: openssl rand -hex 32)' })
-      .optional(),
+    /**
+     * Needed for the status page and /watch when ADMIN_HOST is not a loopback address; generated
+     * at start (and its sign-in URL logged once) when neither it nor ADMIN_TOKEN_FILE is set.
+     */
+    ADMIN_TOKEN: adminToken.optional(),
+    /** A file holding the admin token (a Docker or Kubernetes secret), read once at start. */
+    ADMIN_TOKEN_FILE: z.string().min(1).optional(),
     /** Serve HTTPS directly: PEM certificate chain and key; both or neither. */
     TLS_CERT_FILE: z.string().min(1).optional(),
     TLS_KEY_FILE: z.string().min(1).optional(),
@@ -160,6 +167,13 @@ export const envSchema = z
     WATCH_CA_FILE: z.string().min(1).optional(),
   })
   .superRefine((env, ctx) => {
+    if (env.ADMIN_TOKEN !== undefined && env.ADMIN_TOKEN_FILE !== undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['ADMIN_TOKEN_FILE'],
+        message: 'cannot be set with ADMIN_TOKEN: keep one of the two',
+      });
+    }
     if ((env.TLS_CERT_FILE === undefined) !== (env.TLS_KEY_FILE === undefined)) {
       ctx.addIssue({
         code: 'custom',

@@ -38,6 +38,19 @@ export class FileReadError extends Error {
 }
 
 /**
+ * The file an environment variable names (TLS_CERT_FILE, ADMIN_TOKEN_FILE), read as
+ * readRegularFile does; the error reads `NAME=path: reason`.
+ */
+export function readSettingFile(name: string, path: string, maxBytes: number): string {
+  try {
+    return readRegularFile(path, maxBytes);
+  } catch (error) {
+    const reason = error instanceof FileReadError ? error.reason : String(error);
+    throw new Error(`${name}=${path}: ${reason}`);
+  }
+}
+
+/**
  * Reads a whole regular file as UTF-8, or throws FileReadError. The kind of file is checked with
  * fstat on the opened descriptor, so a rename between a check and the read cannot slip a FIFO or a
  * device in; at most `maxBytes` are read, whatever the size says (files in /proc report 0).

@@ -26,8 +26,8 @@ export interface StatusSource {
 }
 
 export interface GateOptions {
-  /** ADMIN_TOKEN, when set. */
-  readonly token?: string | undefined;
+  /** The admin token: set (ADMIN_TOKEN, ADMIN_TOKEN_FILE) or generated for this run. */
+  readonly token: string;
   /**
    * Whether the token is needed: true unless the listener is bound to loopback addresses only
    * (decided on the bound addresses, ops/admin.ts).
@@ -40,7 +40,7 @@ export interface AdminGate {
   readonly page: onRequestHookHandler;
   readonly api: onRequestHookHandler;
   /** The cookie value a signed-in browser holds (a keyed hash of the token), when a token is set. */
-  readonly cookieValue: string | undefined;
+  readonly cookieValue: string;
 }
 
 /** Tenants per page of the table (a 10,000-tenant config is paged, and searched server-side). */
@@ -290,12 +290,10 @@ function sameSecret(given: string, expected: string): boolean {
 export function adminGate(options: GateOptions): AdminGate {
   const { token } = options;
   // The cookie holds a keyed hash of the token, not the token itself.
-  const cookieValue =
-    token === undefined
-      ? undefined
-      : createHmac('sha256', token).update('mdm-discovery admin cookie').digest('hex');
+  const cookieValue = createHmac('sha256', token)
+    .update('mdm-discovery admin cookie')
+    .digest('hex');
   const authorized = (request: FastifyRequest): boolean => {
-    if (token === undefined || cookieValue === undefined) return false;
     const bearer = /^Bearer (.+)$/.exec(request.headers.authorization ?? '')?.[1];
     if (bearer !== undefined) return sameSecret(bearer, token);
     const cookie = cookieOf(request.headers.cookie, COOKIE);
@@ -303,19 +301,12 @@ export function adminGate(options: GateOptions): AdminGate {
   };
   const refuse = (request: FastifyRequest, reply: FastifyReply, api: boolean) => {
     if (!options.needsToken() || authorized(request)) return undefined;
-    if (token === undefined) {
-      return send(
-        reply,
-        403,
-        loginPage('The admin listener is not on loopback: set ADMIN_TOKEN to open this page.'),
-      );
-    }
     if (api) {
       return reply
         .code(401)
-        .send({ status: 'unauthorized', message: 'send the ADMIN_TOKEN as a bearer token' });
+        .send({ status: 'unauthorized', message: 'send the admin token as a bearer token' });
     }
-    return send(reply, 401, loginPage('Enter the admin token (ADMIN_TOKEN).'));
+    return send(reply, 401, loginPage(SIGN_IN));
   };
   return {
     page: async (request, reply) => refuse(request, reply, false),
@@ -342,6 +333,9 @@ function loginToken(body: unknown): string | undefined {
   return typeof value === 'string' ? value : undefined;
 }
 
+const SIGN_IN =
+  'Enter the admin token: ADMIN_TOKEN, the content of ADMIN_TOKEN_FILE, or the one this run generated (its sign-in URL is in the log).';
+
 function loginPage(message: string): string {
   return page(
     'mdm-discovery status: sign in',
@@ -357,7 +351,7 @@ export function statusRoutes(
   app: FastifyInstance,
   source: StatusSource,
   gate: AdminGate,
-  token: string | undefined,
+  token: string,
 ): void {
   const { cookieValue } = gate;
   const explainLimiter = createRateLimiter({ perMinute: 120 });
@@ -385,16 +379,28 @@ export function statusRoutes(
     },
   );
 
+  const signIn = (given: string, reply: FastifyReply) => {
+    if (!sameSecret(given, token)) {
+      return send(reply, 401, loginPage('That token is not the admin token.'));
+    }
+    return reply
+      .header('set-cookie', `${COOKIE}=${cookieValue}; HttpOnly; SameSite=Strict; Path=/`)
+      .redirect('/status', 303);
+  };
   app.post('/login', async (request, reply) => {
     const given = loginToken(request.body);
     if (given === undefined) {
       return send(reply, 400, loginPage('Send one admin token, as the form does.'));
     }
-    if (token === undefined || cookieValue === undefined || !sameSecret(given, token))
-      return send(reply, 401, loginPage('That token is not the admin token.'));
-    return reply
-      .header('set-cookie', `${COOKIE}=${cookieValue}; HttpOnly; SameSite=Strict; Path=/`)
-      .redirect('/status', 303);
+    return signIn(given, reply);
+  });
+  // The sign-in URL a generated token is logged with (`/login?token=…`): the cookie is set and the
+  // browser sent on to /status, so the token leaves the address bar. Without a token, the form.
+  app.get('/login', async (request, reply) => {
+    const given = new URL(request.url, 'http://admin').searchParams.getAll('token');
+    if (given.length === 0) return send(reply, 200, loginPage(SIGN_IN));
+    if (given.length > 1) return send(reply, 400, loginPage('Send one admin token.'));
+    return signIn(given[0] as string, reply);
   });
 
   const render = async (request: FastifyRequest, reply: FastifyReply) => {

@@ -2,7 +2,7 @@
 import type { Server as HttpsServer } from 'node:https';
 import type { Logger } from 'pino';
 import type { Env } from '../config/env.js';
-import { FileReadError, readRegularFile } from '../config/read-file.js';
+import { readSettingFile } from '../config/read-file.js';
 import { TLS_SETTINGS } from '../http/tls.js';
 
 /** A PEM certificate chain or key larger than this is refused. */
@@ -16,17 +16,9 @@ export interface TlsFiles {
 /** TLS_CERT_FILE and TLS_KEY_FILE read, or undefined when not set; throws naming the variable. */
 export function readTls(env: Env): TlsFiles | undefined {
   if (!env.TLS_CERT_FILE || !env.TLS_KEY_FILE) return undefined;
-  const read = (path: string, name: string) => {
-    try {
-      return readRegularFile(path, MAX_TLS_FILE_BYTES);
-    } catch (error) {
-      const reason = error instanceof FileReadError ? error.reason : String(error);
-      throw new Error(`${name}=${path}: ${reason}`);
-    }
-  };
   return {
-    cert: read(env.TLS_CERT_FILE, 'TLS_CERT_FILE'),
-    key: read(env.TLS_KEY_FILE, 'TLS_KEY_FILE'),
+    cert: readSettingFile('TLS_CERT_FILE', env.TLS_CERT_FILE, MAX_TLS_FILE_BYTES),
+    key: readSettingFile('TLS_KEY_FILE', env.TLS_KEY_FILE, MAX_TLS_FILE_BYTES),
   };
 }
 

@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
 import { parseEnv } from '../../src/config/env.js';
 import { parseConfig } from '../../src/config/load.js';
-import { buildAdminApp } from '../../src/ops/admin.js';
+import { adminTokenOf, buildAdminApp } from '../../src/ops/admin.js';
 import { createMetrics } from '../../src/ops/metrics.js';
 
 const base = new URL('../../deploy/kubernetes/', import.meta.url).pathname;
@@ -57,7 +57,11 @@ describe('deploy/kubernetes', () => {
   });
 
   it('probes paths the admin listener answers, on the admin port', async () => {
-    const admin = await buildAdminApp({ metrics: createMetrics(), ready: () => true });
+    const admin = await buildAdminApp({
+      metrics: createMetrics(),
+      ready: () => true,
+      token: adminTokenOf({}),
+    });
     for (const probe of [container.readinessProbe, container.livenessProbe]) {
       expect(probe.httpGet.port).toBe('admin');
       expect((await admin.inject({ url: probe.httpGet.path })).statusCode).toBe(200);

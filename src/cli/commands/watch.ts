@@ -6,7 +6,7 @@ import type { Config } from '../../config/model.js';
 import { ConfigError, problemLines } from '../../config/problems.js';
 import type { RoutingTable } from '../../discovery/table.js';
 import { createLogger, logFormat } from '../../http/logger.js';
-import { buildAdminApp } from '../../ops/admin.js';
+import { ADMIN_TOKEN_GENERATED, adminTokenOf, buildAdminApp } from '../../ops/admin.js';
 import { createMetrics } from '../../ops/metrics.js';
 import { handleSignals } from '../../ops/signals.js';
 import { VERSION } from '../../version.js';
@@ -92,7 +92,8 @@ export const watchCommand: Command = {
                 watch: () => watcher.state(),
               },
             },
-            token: settings.ADMIN_TOKEN,
+            token: adminTokenOf(settings),
+            announce: (url) => logger.warn({ url }, ADMIN_TOKEN_GENERATED),
           });
     const adminUrl = await admin?.listen({
       host: settings.ADMIN_HOST,
