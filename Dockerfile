@@ -3,9 +3,10 @@
 ARG NODE_IMAGE=docker.io/library/node:24.21.0-bookworm-slim
 
 FROM ${NODE_IMAGE} AS build
-# Behind a TLS-inspecting proxy, npm needs its CA: mount it and pass its path, e.g.
-#   --volume /etc/ssl/certs:/etc/ssl/certs:ro --build-arg NODE_EXTRA_CA_CERTS=/etc/ssl/certs/ca-certificates.crt
-# Build stage only: the final image is not affected.
+# Behind a TLS-inspecting proxy, npm needs its CA: pass its path in the build stage,
+#   --build-arg NODE_EXTRA_CA_CERTS=/etc/ssl/certs/ca-certificates.crt
+# with podman or buildah also mounting it (--volume /etc/ssl/certs:/etc/ssl/certs:ro); Docker's
+# builder mounts nothing, so there the base image must hold it. The final image is not affected.
 ARG NODE_EXTRA_CA_CERTS
 WORKDIR /app
 COPY package.json npm-shrinkwrap.json ./

@@ -8,6 +8,11 @@ import { parse } from 'yaml';
 const read = (path: string) => readFileSync(new URL(`../../${path}`, import.meta.url), 'utf8');
 const dockerfile = read('Dockerfile');
 const imageEnv = (name: string) => new RegExp(`${name}=(\\S+)`).exec(dockerfile)?.[1];
+/** The image's HEALTHCHECK command, as a Compose `healthcheck.test`. */
+const imageHealthcheck = [
+  'CMD',
+  ...JSON.parse(/HEALTHCHECK[^\n]*\\\n\s+CMD (\[.*\])/.exec(dockerfile)?.[1] ?? 'null'),
+];
 
 describe('compose.yaml', () => {
   const service = (
@@ -31,8 +36,40 @@ describe('compose.yaml', () => {
       imageEnv('PORT'),
       imageEnv('ADMIN_PORT'),
     ]);
-    const imageCheck = /HEALTHCHECK[^\n]*\\\n\s+CMD (\[.*\])/.exec(dockerfile)?.[1];
-    expect(service.healthcheck.test).toEqual(['CMD', ...JSON.parse(imageCheck ?? 'null')]);
+    expect(service.healthcheck.test).toEqual(imageHealthcheck);
+  });
+});
+
+describe('deploy/compose/scale-out.yaml', () => {
+  const file = parse(read('deploy/compose/scale-out.yaml')) as {
+    services: Record<string, Record<string, unknown>>;
+  };
+  const replica = file.services['mdm-discovery'] as {
+    volumes: string[];
+    healthcheck: { test: string[] };
+    read_only: boolean;
+    cap_drop: string[];
+    ports?: unknown;
+  };
+  const nginx = read('deploy/compose/nginx.conf');
+
+  it('runs the replicas like compose.yaml, with no published port, behind the proxy', () => {
+    expect(replica.volumes.map((v) => v.split(':')[1])).toContain(imageEnv('MDM_DISCOVERY_CONFIG'));
+    expect([replica.read_only, replica.cap_drop, replica.ports]).toEqual([
+      true,
+      ['ALL'],
+      undefined,
+    ]);
+    expect(replica.healthcheck.test).toEqual(imageHealthcheck);
+    const proxy = file.services.proxy as { volumes: string[] };
+    expect(proxy.volumes).toContain('./nginx.conf:/etc/nginx/conf.d/default.conf:ro');
+  });
+
+  it("proxies the well-known path to the replicas' port, and retries a refusing one", () => {
+    expect(nginx).toContain('location = /.well-known/com.apple.remotemanagement {');
+    expect(nginx).toContain(`proxy_pass http://$replicas:${imageEnv('PORT')};`);
+    expect(nginx).toContain('set $replicas mdm-discovery;');
+    expect(nginx).toMatch(/proxy_next_upstream error timeout/);
   });
 });
 
