@@ -14,6 +14,7 @@ import {
   rmSync,
   writeFileSync,
 } from 'node:fs';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -139,8 +140,17 @@ const rssMb = (pid: number) =>
   Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) / 1024;
 
 install(A);
-const port = 33000 + Math.floor(Math.random() * 2000);
-const adminPort = port + 1;
+/** A port nothing listens on now (a random one may be taken, and another server answer for it). */
+function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const probe = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = probe.address() as { port: number };
+      probe.close(() => resolve(port));
+    });
+  });
+}
+const port = await freePort();
+const adminPort = await freePort();
 const logFile = join(work, 'service.log');
 const child: ChildProcess = spawn(process.execPath, [join(root, 'dist/cli/index.js'), 'serve'], {
   env: {
@@ -161,14 +171,20 @@ const exited = new Promise<{ code: number | null; at: number }>((resolve) =>
   child.on('exit', (code) => resolve({ code, at: performance.now() })),
 );
 const origin = `http://127.0.0.1:${port}`;
+/** The service's own log, for a failure that needs it. */
+const logTail = () => readFileSync(logFile, 'utf8').split('\n').slice(-20).join('\n');
+// Ready: this service's admin listener says so (not merely something answering on the port).
 for (let i = 0; ; i++) {
-  try {
-    await (await request(`${origin}/readyz`)).body.text();
-    break;
-  } catch {
-    if (i > 2000) throw new Error('the service did not start');
-    await new Promise((r) => setTimeout(r, 10));
+  if (child.exitCode !== null) {
+    throw new Error(`the service exited (${child.exitCode}) before it was ready:\n${logTail()}`);
   }
+  const ready = await request(`http://127.0.0.1:${adminPort}/readyz`).then(
+    async (res) => (await res.body.text(), res.statusCode === 200),
+    () => false,
+  );
+  if (ready) break;
+  if (i > 2000) throw new Error(`the service did not start:\n${logTail()}`);
+  await new Promise((r) => setTimeout(r, 10));
 }
 const pid = child.pid as number;
 const rssStart = rssMb(pid);
@@ -221,6 +237,12 @@ const swapper = setInterval(() => {
   const next = cycle[++swaps % 3] as object;
   if (next === C) invalidSwaps++;
   install(next);
+  if (child.exitCode !== null || child.signalCode !== null) {
+    console.error(
+      `soak: the service is gone (${child.exitCode ?? child.signalCode}):\n${logTail()}`,
+    );
+    process.exit(1);
+  }
   process.kill(pid, 'SIGHUP');
 }, SWAP_MS);
 
