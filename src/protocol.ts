@@ -32,3 +32,21 @@ export const APPLE_TLS12_CIPHERS = [
   'ECDHE-ECDSA-AES256-GCM-SHA384',
   'ECDHE-RSA-AES256-GCM-SHA384',
 ] as const;
+
+/**
+ * Apple's reserved account domains: every Apple Business organisation's `<name>.appleaccount.com`,
+ * and Apple Business Essentials' `<name>.appleid.com`. Apple answers discovery for their accounts;
+ * no organisation can (docs/protocol.md section 7; https://support.apple.com/guide/business/axm3e5b43d40).
+ */
+export const APPLE_RESERVED_DOMAINS = ['appleaccount.com', 'appleid.com'] as const;
+
+/** The reserved domain a name (or `*.name`) is, or is under; undefined for any other name. */
+export function appleReservedDomain(name: string): string | undefined {
+  const bare = name.toLowerCase().replace(/^\*\./, '').replace(/\.$/, '');
+  return APPLE_RESERVED_DOMAINS.find((d) => bare === d || bare.endsWith(`.${d}`));
+}
+
+/** Why a reserved domain cannot be served, for `validate`, `init` and `verify` alike. */
+export function appleReservedMessage(name: string, reserved: string): string {
+  return `"${name}" is under ${reserved}, a domain Apple reserves for Apple Business accounts: Apple answers discovery for those accounts itself, and no organisation's server is asked. Leave it out; to send those devices to your MDM, assign it in Apple Business`;
+}

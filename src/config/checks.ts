@@ -1,5 +1,6 @@
 // Field checks shared by the config schema and the CLI: domains, https URLs, GUIDs.
 import { toAsciiDomain } from '../discovery/host.js';
+import { appleReservedDomain, appleReservedMessage } from '../protocol.js';
 import { INTUNE_HOSTS, INTUNE_PATH } from './presets.js';
 
 export const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -46,6 +47,8 @@ export function checkDomain(raw: string): Checked {
       error: `"${raw}" is not a valid domain name: it needs two or more labels of 1-63 letters, digits or hyphens (not at either end of a label)`,
     };
   }
+  const reserved = appleReservedDomain(ascii);
+  if (reserved !== undefined) return { error: appleReservedMessage(raw, reserved) };
   return { value: wildcard ? `*.${ascii}` : ascii };
 }
 

@@ -1,10 +1,12 @@
 // Checks across tenants and of meaning: unique names and domains, suspicious hosts, Intune URLs by hand.
+
 import { checkIntuneUrl, repeatedSuffix } from './checks.js';
 import type { SourcedTenant } from './model.js';
 import { INTUNE_PATH } from './presets.js';
 import type { ConfigProblem } from './problems.js';
 import { ruleWarnings } from './rule-checks.js';
 import type { Action } from './schema.js';
+import { baseUrlFindings } from './vendors.js';
 
 /** Across all documents: tenant names and domains are unique. */
 export function crossCheck(
@@ -79,25 +81,7 @@ export function semanticChecks(tenants: readonly SourcedTenant[]): ConfigProblem
   const found: ConfigProblem[] = [];
   for (const tenant of tenants) {
     const { file } = tenant.source;
-    for (const { action, path } of actionsOf(tenant)) {
-      if (action.kind !== 'enroll' && action.kind !== 'redirect') continue;
-      const key = action.kind === 'enroll' ? 'enroll' : 'redirect';
-      const url = new URL(action.kind === 'enroll' ? action.server.baseUrl : action.url);
-      const doubled = repeatedSuffix(url.hostname);
-      if (doubled) {
-        found.push({
-          severity: 'warning',
-          file,
-          path: `${path}.${key}`,
-          message: `the host "${url.hostname}" repeats its last label; did you mean "${doubled}"?`,
-        });
-      }
-      if (action.kind === 'enroll' && action.server.preset === 'custom') {
-        found.push(
-          ...intuneByHand(action.server.version, url, { file, path: `${path}.enroll.baseUrl` }),
-        );
-      }
-    }
+    for (const { action, path } of actionsOf(tenant)) found.push(...urlChecks(action, path, file));
     for (const warning of ruleWarnings(tenant.rules)) {
       found.push({
         severity: 'warning',
@@ -110,12 +94,38 @@ export function semanticChecks(tenants: readonly SourcedTenant[]): ConfigProblem
   return found;
 }
 
+/** An enroll's BaseURL or a redirect's target: a doubled label; a hand-written BaseURL's vendor. */
+function urlChecks(action: Action, path: string, file: string): ConfigProblem[] {
+  if (action.kind !== 'enroll' && action.kind !== 'redirect') return [];
+  const found: ConfigProblem[] = [];
+  const key = action.kind === 'enroll' ? 'enroll' : 'redirect';
+  const url = new URL(action.kind === 'enroll' ? action.server.baseUrl : action.url);
+  const doubled = repeatedSuffix(url.hostname);
+  if (doubled) {
+    found.push({
+      severity: 'warning',
+      file,
+      path: `${path}.${key}`,
+      message: `the host "${url.hostname}" repeats its last label; did you mean "${doubled}"?`,
+    });
+  }
+  if (action.kind === 'enroll' && action.server.preset === 'custom') {
+    const at = { file, path: `${path}.enroll.baseUrl` };
+    found.push(...intuneByHand(url, at));
+    // A Version its vendor's path does not serve, a known wrong host (docs/protocol.md section 7).
+    for (const f of baseUrlFindings(url, action.server.version)) {
+      found.push({
+        severity: f.verdict === 'fail' ? 'error' : 'warning',
+        ...at,
+        message: `${f.detail}; ${f.fix}`,
+      });
+    }
+  }
+  return found;
+}
+
 /** A hand-written Intune BaseURL gets the checks the intune preset makes impossible to fail. */
-function intuneByHand(
-  version: string,
-  url: URL,
-  at: { file: string; path: string },
-): ConfigProblem[] {
+function intuneByHand(url: URL, at: { file: string; path: string }): ConfigProblem[] {
   const facts = checkIntuneUrl(url);
   if (facts === undefined) return [];
   const found: ConfigProblem[] = [];
@@ -132,9 +142,6 @@ function intuneByHand(
       'error',
       `aadTenantId must be your Entra tenant ID (a GUID), not ${JSON.stringify(facts.badTenantId)}; or use the "intune" preset`,
     );
-  }
-  if (version !== 'mdm-byod') {
-    problem('warning', 'Intune documents only "mdm-byod"; no Intune mdm-adde URL is published');
   }
   return found;
 }

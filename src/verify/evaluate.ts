@@ -2,6 +2,7 @@
 import { checkHttpsUrl, checkIntuneUrl, repeatedSuffix } from '../config/checks.js';
 import { findPlaceholder } from '../config/placeholders.js';
 import { INTUNE_HOSTS, INTUNE_PATH } from '../config/presets.js';
+import { baseUrlFindings, describeVendor, vendorOf } from '../config/vendors.js';
 import { WELL_KNOWN_FAILED } from '../protocol.js';
 import { type Check, type Checker, checker } from './checks.js';
 
@@ -112,10 +113,14 @@ export function contentTypeCheck(section: string, answer: Answer): Check {
   return checker(section, 'http.content-type', 'content-type').pass(raw);
 }
 
-/** The JSON body: byte order mark, syntax, Servers, Version, BaseURL, placeholders, Intune. */
+/**
+ * The JSON body: byte order mark, syntax, Servers, Version, BaseURL, placeholders, Intune, the
+ * vendor behind the BaseURL (`discoveryHost`: the host the device asked first).
+ */
 export function bodyChecks(
   section: string,
   answer: Answer,
+  discoveryHost?: string,
 ): { checks: Check[]; server?: ServerEntry } {
   const checks: Check[] = [];
   const at = (id: string, label: string) => checker(section, id, label);
@@ -214,10 +219,35 @@ export function bodyChecks(
         ),
       );
     else checks.push(at('body.base-url', 'BaseURL').pass(baseUrl));
-    checks.push(...intuneChecks(section, new URL(baseUrl)));
+    checks.push(...vendorChecks(section, new URL(baseUrl), version, discoveryHost));
   }
   const probe = !checks.some((c) => c.verdict === 'fail');
   return { checks, server: typeof version === 'string' ? { version, baseUrl, probe } : undefined };
+}
+
+/** Which MDM the BaseURL's shape names, what fits it, then Intune's own checks. */
+function vendorChecks(
+  section: string,
+  url: URL,
+  version: unknown,
+  discoveryHost: string | undefined,
+): Check[] {
+  const out: Check[] = [];
+  const shape = vendorOf(url);
+  const vendor = checker(section, 'body.vendor', 'MDM');
+  out.push(
+    shape
+      ? vendor.info(describeVendor(shape))
+      : vendor.info(`${url.hostname}: not a shape this tool knows (docs/protocol.md section 7)`),
+  );
+  const findings = baseUrlFindings(url, String(version), discoveryHost);
+  for (const f of findings) {
+    const check = checker(section, f.id, 'BaseURL');
+    out.push(f.verdict === 'fail' ? check.fail(f.detail, f.fix) : check.warn(f.detail, f.fix));
+  }
+  // A known wrong host is named above; Intune's "not an Intune host" would only repeat it.
+  if (!findings.some((f) => f.id === 'baseurl.wrong-host')) out.push(...intuneChecks(section, url));
+  return out;
 }
 
 function intuneChecks(section: string, url: URL): Check[] {

@@ -4,6 +4,8 @@ import { BlockList, isIP } from 'node:net';
 import { type ConnectionOptions, connect, rootCertificates, type TLSSocket } from 'node:tls';
 import { Agent, buildConnector } from 'undici';
 import { APPLE_TLS12_CIPHERS } from '../protocol.js';
+import { type ChainCert, chainOf } from './chain.js';
+import { derElement } from './der.js';
 import type { Client } from './fetch.js';
 
 /** `--resolve host:port:address` (like curl); `*` as host matches any host on that port. */
@@ -223,6 +225,8 @@ export interface TlsResult {
   readonly legacyProtocol?: string | undefined;
   /** Over TLS 1.2: whether the Extended Master Secret was used. */
   readonly ems?: boolean;
+  /** The certificates the server sent, leaf first, as Node chains them (verify/chain.ts). */
+  readonly chain?: readonly ChainCert[];
   /** TLS 1.2 asked with Apple's suites only, and with every other suite. */
   readonly tls12?: { readonly apple: TlsResult; readonly other: TlsResult };
 }
@@ -264,17 +268,8 @@ export async function probeTls(
  * for it (ssl/ssl_asn1.c, SSL_SESS_FLAG_EXTMS).
  */
 export function sessionHasEms(session: Buffer): boolean {
-  const element = (at: number) => {
-    let length = session[at + 1] ?? 0;
-    let start = at + 2;
-    if (length & 0x80) {
-      const bytes = length & 0x7f;
-      length = 0;
-      for (let i = 0; i < bytes; i++) length = length * 256 + (session[start + i] ?? 0);
-      start += bytes;
-    }
-    return { tag: session[at], start, end: start + length };
-  };
+  const element = (at: number) => derElement(session, at);
+
   // Node 24 puts a header of its own (`\0nodejs:tls:session:1`, the host name) before the DER:
   // the session is the SEQUENCE that runs to the end of the buffer.
   let begin = 0;
@@ -324,8 +319,9 @@ function handshake(
       resolve(result);
     };
     socket.once('secureConnect', () => {
-      const cert = socket.getPeerCertificate();
+      const cert = socket.getPeerCertificate(true);
       done({
+        chain: chainOf(cert),
         protocol: socket.getProtocol() ?? undefined,
         cipher: socket.getCipher()?.standardName ?? socket.getCipher()?.name,
         authorizationError: socket.authorized ? undefined : String(socket.authorizationError),

@@ -50,6 +50,8 @@ export function renderReport(report: Report, color: boolean): string {
     lines.push('', paint(1, 'answers by model family'));
     for (const a of report.answers) lines.push(...answerLines(a, paint));
   }
+  lines.push('', paint(1, 'not checked (no check here can see it)'));
+  for (const n of report.cannotSee) lines.push(`  ${paint(90, '·')} ${n}`);
   const { pass, warn, fail } = report.counts;
   const summary = `${fail} failed, ${warn} warning${warn === 1 ? '' : 's'}, ${pass} passed`;
   const [, code] = MARK[report.verdict];

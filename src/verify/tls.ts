@@ -1,6 +1,23 @@
-// Judging a TLS handshake as Apple devices will: trust, host name, version, cipher, expiry.
-import { APPLE_TLS_NOTE, type Check, checker } from './checks.js';
+// Judging a TLS handshake as Apple devices will: trust, host name, version, cipher, expiry, chain.
+import { judgeChain, weakChain } from './chain.js';
+import { APPLE_TLS_NOTE, type Check, check, checker } from './checks.js';
 import type { TlsResult } from './net.js';
+
+/** OpenSSL's word for a chain whose leaf's issuer the server did not send. */
+const MISSING_ISSUER = new Set([
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+]);
+
+/**
+ * judgeTls for another host than the discovery host (a BaseURL's, a redirect hop's): the same
+ * checks, in `section`, each detail naming the host.
+ */
+export function judgeTlsOf(tls: TlsResult, host: string, now: Date, section: string): Check[] {
+  return judgeTls(tls, host, now).map((c) =>
+    check({ ...c, section, detail: `${host}: ${c.detail}` }),
+  );
+}
 
 export function judgeTls(tls: TlsResult, host: string, now: Date): Check[] {
   const s = 'connection';
@@ -22,25 +39,7 @@ export function judgeTls(tls: TlsResult, host: string, now: Date): Check[] {
   }
   const out: Check[] = [];
   const error = tls.authorizationError;
-  const certificate = checker(s, 'tls.certificate', 'certificate');
-  out.push(
-    error === undefined
-      ? certificate.pass(`trusted, valid for ${host}`)
-      : error === 'CERT_HAS_EXPIRED'
-        ? certificate.fail(
-            `expired on ${tls.validTo?.toISOString().slice(0, 10)}`,
-            'renew the certificate',
-          )
-        : /altname|does not match|ERR_TLS_CERT_ALTNAME/i.test(error)
-          ? certificate.fail(
-              `not valid for ${host} (it names ${tls.names ?? 'no DNS name'})`,
-              `use a certificate whose names include ${host}`,
-            )
-          : certificate.fail(
-              `not trusted (${error})`,
-              'use a certificate from a public CA, with its full chain (or trust your CA on the devices)',
-            ),
-  );
+  out.push(certificateCheck(tls, host));
   const protocol = tls.protocol ?? 'unknown';
   out.push(
     protocol === 'TLSv1.3' || protocol === 'TLSv1.2'
@@ -65,7 +64,40 @@ export function judgeTls(tls: TlsResult, host: string, now: Date): Check[] {
     out.push(expiryCheck(tls.validTo, tls.validFrom, now));
   }
   out.push(...tls12Checks(tls));
+  out.push(...judgeChain(tls.chain ?? [], s));
   return out;
+}
+
+/** Trust and names: what a device's certificate evaluation says, with the fix. */
+function certificateCheck(tls: TlsResult, host: string): Check {
+  const error = tls.authorizationError;
+  const certificate = checker('connection', 'tls.certificate', 'certificate');
+  return error === undefined
+    ? certificate.pass(`trusted, valid for ${host}`)
+    : error === 'CERT_HAS_EXPIRED'
+      ? certificate.fail(
+          `expired on ${tls.validTo?.toISOString().slice(0, 10)}`,
+          'renew the certificate',
+        )
+      : /altname|does not match|ERR_TLS_CERT_ALTNAME/i.test(error)
+        ? certificate.fail(
+            `not valid for ${host} (it names ${tls.names ?? 'no DNS name'})`,
+            `use a certificate whose names include ${host}`,
+          )
+        : MISSING_ISSUER.has(error) && (tls.chain?.length ?? 0) <= 1
+          ? certificate.fail(
+              `the server sends its certificate without the intermediate certificate(s) that link it to a trusted root (${error})`,
+              'serve the full chain: the certificate followed by its intermediates (fullchain.pem, not cert.pem)',
+            )
+          : weakChain(tls.chain ?? [])
+            ? certificate.fail(
+                `refused for a key or signature too weak (${error}): see the key sizes and signatures below`,
+                'issue the certificate again from a CA with a SHA-256 chain, with an RSA 2048+ or ECDSA P-256+ key',
+              )
+            : certificate.fail(
+                `not trusted (${error})`,
+                'use a certificate from a public CA, with its full chain (or trust your CA on the devices)',
+              );
 }
 
 const DAY_MS = 86_400_000;

@@ -1,8 +1,15 @@
 // verify: ask a live domain the way an Apple device does, and say what would fail and why.
 
 import { deviceQuery } from '../discovery/query.js';
-import { WELL_KNOWN_PATH } from '../protocol.js';
-import { answerSummary, type Check, checker, DEFAULT_FAMILIES, unresolved } from './checks.js';
+import { appleReservedDomain, WELL_KNOWN_PATH } from '../protocol.js';
+import {
+  answerSummary,
+  type Check,
+  check,
+  checker,
+  DEFAULT_FAMILIES,
+  unresolved,
+} from './checks.js';
 import { tenantCheck } from './entra.js';
 import {
   type Answer,
@@ -16,9 +23,16 @@ import {
   wellKnownFailed,
 } from './evaluate.js';
 import { type Client, describeError, fetchAnswer } from './fetch.js';
-import { createClient, type NetOptions, probeTls, resolveEntries, resolveHost } from './net.js';
+import {
+  createClient,
+  isPrivateAddress,
+  type NetOptions,
+  probeTls,
+  resolveEntries,
+  resolveHost,
+} from './net.js';
 import { probeBaseUrl } from './probe.js';
-import { judgeTls } from './tls.js';
+import { judgeTls, judgeTlsOf } from './tls.js';
 
 const MAX_REDIRECTS = 5;
 /** How long a whole run may take by default (--deadline). */
@@ -72,7 +86,17 @@ export interface Report {
   readonly counts: { readonly pass: number; readonly warn: number; readonly fail: number };
   readonly checks: readonly Check[];
   readonly answers: readonly FamilyAnswer[];
+  /** What no check here can see, said at the end of every report. */
+  readonly cannotSee: readonly string[];
 }
+
+/** What no check of verify (or the watcher) can see: said, so that a pass is not read as more. */
+export const CANNOT_SEE = [
+  "the device's own request to the BaseURL: the device signs it (its identity, and attestation where the MDM asks), which no check can do; the probe sends an unsigned one",
+  "what the MDM does with this user and device: its enrollment profile, policy or restrictions (for Intune: the profile assigned to the user's group, the enrollment restrictions; for Jamf Pro: whether account-driven enrollment is on for the platform)",
+  "Apple's own fallback (iOS 18.2+, macOS 15.2+): what Apple Business answers when this domain does not send a server",
+  'the device itself: its date, its trust store, and the network between it and these hosts (a proxy, a firewall, a captive portal)',
+] as const;
 
 export class VerifyTargetError extends Error {
   readonly code = 'MDM_VERIFY_TARGET';
@@ -102,6 +126,17 @@ export async function verify(input: string, options: VerifyOptions): Promise<Rep
   const checks: Check[] = [];
   const answers: FamilyAnswer[] = [];
   const finish = (): Report => report(target.href, host, user, checks, answers);
+
+  const reserved = appleReservedDomain(host);
+  if (reserved !== undefined) {
+    checks.push(
+      checker('connection', 'domain.apple-reserved', 'domain').warn(
+        `${host} is under ${reserved}, a domain Apple reserves for Apple Business accounts: Apple answers discovery for those accounts itself, so no server of yours is asked and nothing here was requested`,
+        'to send those devices to your MDM, assign it in Apple Business (its default MDM server for each device type)',
+      ),
+    );
+    return finish();
+  }
 
   const dns = await resolveHost(options, host, port);
   const address = dns.addresses[0];
@@ -144,6 +179,7 @@ export async function verify(input: string, options: VerifyOptions): Promise<Rep
     const dotted = await trailingDotCheck(client, target, user, family, answers[0]);
     if (dotted) checks.push(dotted);
     checks.push(compareFamilies(answers));
+    checks.push(...(await otherHostsTls(options, target, answers, options.now ?? new Date())));
     if (options.probeBaseUrl) {
       const baseUrls = [
         ...new Set(answers.filter((a) => a.probe === true).map((a) => a.baseUrl as string)),
@@ -166,6 +202,54 @@ export async function verify(input: string, options: VerifyOptions): Promise<Rep
   return finish();
 }
 
+/**
+ * Every other host a device makes a TLS connection to, judged as the discovery host is (Apple's
+ * TLS notice covers the enrollment too: docs/protocol.md section 7): each redirect hop's host and
+ * each BaseURL's that passed its checks. A host on a private address is not contacted, as for the
+ * BaseURL probe.
+ */
+async function otherHostsTls(
+  options: VerifyOptions,
+  target: URL,
+  answers: readonly FamilyAnswer[],
+  now: Date,
+): Promise<Check[]> {
+  const origin = (url: URL) => `${url.hostname}:${Number(url.port) || 443}`;
+  const hosts = new Map<string, { host: string; port: number; section: string }>();
+  const add = (url: URL, section: string) => {
+    const key = origin(url);
+    if (url.protocol !== 'https:' || key === origin(target) || hosts.has(key)) return;
+    hosts.set(key, { host: url.hostname, port: Number(url.port) || 443, section });
+  };
+  for (const answer of answers) {
+    for (const hop of answer.hops) add(new URL(hop.location), 'redirect');
+  }
+  for (const answer of answers) {
+    if (answer.probe === true && answer.baseUrl !== undefined)
+      add(new URL(answer.baseUrl), 'baseurl');
+  }
+  const out: Check[] = [];
+  for (const { host, port, section } of hosts.values()) {
+    const dns = await resolveHost(options, host, port);
+    const address = dns.addresses[0];
+    if (address === undefined) {
+      out.push(check({ ...unresolved(host, dns.error), section }));
+      continue;
+    }
+    const blocked = dns.addresses.find(isPrivateAddress);
+    if (dns.via === 'dns' && !options.allowPrivate && blocked !== undefined) {
+      out.push(
+        checker(section, 'tls.not-checked', 'TLS').info(
+          `${host}: not checked, it is at ${blocked}, a private address (pass --allow-private to allow it)`,
+        ),
+      );
+      continue;
+    }
+    out.push(...judgeTlsOf(await probeTls(options, host, port, address), host, now, section));
+  }
+  return out;
+}
+
 function report(
   target: string,
   host: string,
@@ -179,7 +263,7 @@ function report(
     fail: checks.filter((c) => c.verdict === 'fail').length,
   };
   const verdict = counts.fail > 0 ? 'fail' : counts.warn > 0 ? 'warn' : 'pass';
-  return { target, host, user, verdict, counts, checks, answers };
+  return { target, host, user, verdict, counts, checks, answers, cannotSee: CANNOT_SEE };
 }
 
 interface Followed {
@@ -284,7 +368,7 @@ async function askAsDevice(
   let server: ServerEntry | undefined;
   if (final.status === 200 || final.status === 403) checks.push(contentTypeCheck(family, final));
   if (final.status === 200 && !challenge) {
-    const body = bodyChecks(family, final);
+    const body = bodyChecks(family, final, start.hostname);
     checks.push(...body.checks);
     server = body.server;
     checks.push(cacheCheck(family, final));

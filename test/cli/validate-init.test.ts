@@ -99,6 +99,57 @@ describe('mdm-discovery init', () => {
     expect((await loadConfig(output)).tenants).toHaveLength(1);
   });
 
+  it("names the vendor table's warning for a hand-given BaseURL, and refuses a known wrong host", async () => {
+    const output = join(dir, 'jamf-adde.json');
+    const warned = await cli([
+      'init',
+      '--domain',
+      'c.example',
+      '--base-url',
+      'https://jamf.c.example:8443/servicediscoveryenrollment/v1/userenroll',
+      '--version',
+      'mdm-adde',
+      '--output',
+      output,
+    ]);
+    expect(warned.code).toBe(0);
+    expect(warned.err).toContain(
+      'warning: tenants[0].enroll.baseUrl: "mdm-adde" with Jamf Pro (its User Enrollment path, documented by the vendor)',
+    );
+    const never = join(dir, 'windows.json');
+    const refused = await cli([
+      'init',
+      '--domain',
+      'c.example',
+      '--base-url',
+      'https://enterpriseenrollment.c.example/EnrollmentServer/Discovery.svc',
+      '--version',
+      'mdm-byod',
+      '--output',
+      never,
+    ]);
+    expect(refused.code).toBe(1);
+    expect(refused.err).toContain(
+      "is Windows' enrollment host (EnterpriseEnrollment), not Apple's",
+    );
+    await expect(readFile(never, 'utf8')).rejects.toThrow();
+  });
+
+  it("refuses a domain under Apple's reserved appleaccount.com", async () => {
+    const output = join(dir, 'reserved.json');
+    const result = await cli([
+      'init',
+      '--domain',
+      'contoso.appleaccount.com',
+      '--fleet',
+      'https://f.example',
+      '--output',
+      output,
+    ]);
+    expect(result.code).toBe(1);
+    expect(result.err).toContain('a domain Apple reserves for Apple Business accounts');
+  });
+
   it('refuses to overwrite a file', async () => {
     const output = join(dir, 'exists.json');
     await writeFile(output, 'mine');

@@ -154,6 +154,23 @@ describe('config validation', () => {
     ]);
   });
 
+  it.each([
+    ['contoso.appleaccount.com', 'appleaccount.com'],
+    ['*.appleaccount.com', 'appleaccount.com'],
+    ['Contoso.AppleID.com.', 'appleid.com'],
+    ['appleid.com', 'appleid.com'],
+  ])('refuses %s: Apple answers for its reserved domains', (domain, reserved) => {
+    expect(problems(one({ domains: [domain] }))).toEqual([
+      `c.json:6:9 tenants[0].domains[0]: "${domain}" is under ${reserved}, a domain Apple reserves for Apple Business accounts: Apple answers discovery for those accounts itself, and no organisation's server is asked. Leave it out; to send those devices to your MDM, assign it in Apple Business`,
+    ]);
+  });
+
+  it('accepts names that only look like the reserved domains', () => {
+    for (const domain of ['myappleaccount.com', 'appleaccount.com.example', 'appleid.co']) {
+      expect(problems(one({ domains: [domain] })), domain).toEqual([]);
+    }
+  });
+
   it('refuses a placeholder in a domain', () => {
     expect(problems(one({ domains: ['<your-domain>'] }))).toEqual([
       'c.json:6:9 tenants[0].domains[0]: "<your-domain>" still holds the placeholder "<your-domain>"; replace it with the domain of your users\' accounts',
@@ -287,8 +304,48 @@ describe('config validation', () => {
       'https://manage.microsoft.com/EnrollmentServer/PostReportDeviceInfoForUEV2?aadTenantId=contoso';
     expect(problems(one({ enroll: { version: 'mdm-adde', baseUrl } })).map(stripPlace)).toEqual([
       'tenants[0].enroll.baseUrl: aadTenantId must be your Entra tenant ID (a GUID), not "contoso"; or use the "intune" preset',
-      'warning: tenants[0].enroll.baseUrl: Intune documents only "mdm-byod"; no Intune mdm-adde URL is published',
+      'warning: tenants[0].enroll.baseUrl: "mdm-adde" with Microsoft Intune (its User Enrollment path, documented by the vendor), which serves User Enrollment ("mdm-byod"); answer "mdm-byod" for this BaseURL, or use the URL Microsoft Intune gives for the other enrollment',
     ]);
+  });
+
+  it.each([
+    [
+      'mdm-adde',
+      'https://jamf.example.com:8443/servicediscoveryenrollment/v1/userenroll',
+      'warning: tenants[0].enroll.baseUrl: "mdm-adde" with Jamf Pro (its User Enrollment path, documented by the vendor), which serves User Enrollment ("mdm-byod"); answer "mdm-byod" here, or use Jamf\'s /servicediscoveryenrollment/v1/deviceenroll path for "mdm-adde"',
+    ],
+    [
+      'mdm-byod',
+      'https://partner.example/servicediscoveryenrollment/v1/deviceenroll',
+      'warning: tenants[0].enroll.baseUrl: "mdm-byod" with Jamf Pro (its Device Enrollment path, observed in public files), which serves Device Enrollment ("mdm-adde"); answer "mdm-adde" here, or use Jamf\'s /servicediscoveryenrollment/v1/userenroll path for "mdm-byod"',
+    ],
+    [
+      'mdm-byod',
+      'https://EnterpriseEnrollment.contoso.com/EnrollmentServer/Discovery.svc',
+      "tenants[0].enroll.baseUrl: enterpriseenrollment.contoso.com is Windows' enrollment host (EnterpriseEnrollment), not Apple's; publish the BaseURL your MDM console shows for Apple account-driven enrollment (Intune: https://manage.microsoft.com/EnrollmentServer/PostReportDeviceInfoForUEV2?aadTenantId=<your tenant ID>)",
+    ],
+    [
+      'mdm-byod',
+      'https://appleconfigurator2.manage.microsoft.com/MDMServiceConfig',
+      "tenants[0].enroll.baseUrl: appleconfigurator2.manage.microsoft.com is Intune's host for Apple Configurator profiles, not account-driven enrollment; publish the BaseURL your MDM console shows for Apple account-driven enrollment (Intune: https://manage.microsoft.com/EnrollmentServer/PostReportDeviceInfoForUEV2?aadTenantId=<your tenant ID>)",
+    ],
+  ])('knows the vendor behind a hand-written BaseURL: %s %s', (version, baseUrl, message) => {
+    expect(problems(one({ enroll: { version, baseUrl } })).map(stripPlace)).toEqual([message]);
+  });
+
+  it('says nothing of a BaseURL that fits its vendor, or of one it does not know', () => {
+    for (const [version, baseUrl] of [
+      ['mdm-adde', 'https://jamf.example.com/servicediscoveryenrollment/v1/deviceenroll'],
+      ['mdm-byod', 'https://fleet.example/api/mdm/apple/account_driven_enroll'],
+      [
+        'mdm-byod',
+        'https://apple.mdm.jumpcloud.com/user-enroll?organization_id=0123456789abcdef01234567',
+      ],
+      ['mdm-adde', 'https://acme.hexnodemdm.com/userenroll/'],
+      ['mdm-adde', 'https://mdm.example.org/enroll'],
+    ]) {
+      expect(problems(one({ enroll: { version, baseUrl } })), baseUrl).toEqual([]);
+    }
   });
 
   it('warns about a host that repeats its last label, without refusing it', () => {

@@ -1,6 +1,6 @@
 // A throwaway PKI for verify's fixtures, made with the openssl command: a CA and leaf certificates.
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -15,7 +15,13 @@ export interface Pki {
   leaf(
     names: readonly string[],
     dates?: { start: string; end: string } | { days: number },
+    options?: LeafOptions,
   ): KeyPair;
+  /**
+   * A leaf signed by an intermediate CA (itself signed by the CA): `cert` is the leaf alone, as a
+   * server that forgets its intermediate sends it; `chain` is the leaf and the intermediate.
+   */
+  chained(names: readonly string[]): KeyPair & { readonly chain: string };
   /** A self-signed certificate that no CA vouches for. */
   selfSigned(names: readonly string[]): KeyPair;
   dispose(): void;
@@ -43,6 +49,13 @@ keyUsage = digitalSignature
 extendedKeyUsage = serverAuth
 `;
 
+export interface LeafOptions {
+  /** openssl's -newkey: `rsa:1024`, `rsa:2048`; a P-256 key when absent. */
+  readonly newkey?: string;
+  /** The signature's digest: `sha1` for a weak one; sha256 when absent. */
+  readonly md?: string;
+}
+
 export function makePki(): Pki {
   const dir = mkdtempSync(join(tmpdir(), 'mdm-pki-'));
   const openssl = (args: string[], env: Record<string, string> = {}) =>
@@ -68,11 +81,11 @@ export function makePki(): Pki {
   const read = (name: string) => readFileSync(join(dir, name), 'utf8');
   return {
     caPem: read('ca.crt'),
-    leaf(names, dates = { days: 365 }) {
+    leaf(names, dates = { days: 365 }, options = {}) {
       const id = `leaf${n++}`;
       openssl([
         'req',
-        ...ec,
+        ...(options.newkey ? ['-newkey', options.newkey, '-nodes'] : ec),
         '-keyout',
         `${id}.key`,
         '-out',
@@ -93,6 +106,7 @@ export function makePki(): Pki {
           '-extensions',
           'leaf',
           '-notext',
+          ...(options.md ? ['-md', options.md] : []),
           ...validity,
           '-in',
           `${id}.csr`,
@@ -104,6 +118,79 @@ export function makePki(): Pki {
         },
       );
       return { key: read(`${id}.key`), cert: read(`${id}.crt`) };
+    },
+    chained(names) {
+      if (!existsSync(join(dir, 'int.crt'))) {
+        writeFileSync(
+          join(dir, 'int.ext'),
+          'basicConstraints=critical,CA:true,pathlen:0\nkeyUsage=critical,keyCertSign,cRLSign\n',
+        );
+        openssl([
+          'req',
+          ...ec,
+          '-keyout',
+          'int.key',
+          '-out',
+          'int.csr',
+          '-subj',
+          '/CN=mdm-discovery test intermediate',
+        ]);
+        openssl([
+          'x509',
+          '-req',
+          '-in',
+          'int.csr',
+          '-CA',
+          'ca.crt',
+          '-CAkey',
+          'ca.key',
+          '-set_serial',
+          '2',
+          '-days',
+          '30',
+          '-sha256',
+          '-extfile',
+          'int.ext',
+          '-out',
+          'int.crt',
+        ]);
+      }
+      const id = `chained${n++}`;
+      writeFileSync(
+        join(dir, `${id}.ext`),
+        `subjectAltName=${names.map((x) => `DNS:${x}`).join(',')}\nbasicConstraints=CA:false\nextendedKeyUsage=serverAuth\n`,
+      );
+      openssl([
+        'req',
+        ...ec,
+        '-keyout',
+        `${id}.key`,
+        '-out',
+        `${id}.csr`,
+        '-subj',
+        `/CN=${names[0]}`,
+      ]);
+      openssl([
+        'x509',
+        '-req',
+        '-in',
+        `${id}.csr`,
+        '-CA',
+        'int.crt',
+        '-CAkey',
+        'int.key',
+        '-set_serial',
+        String(3000 + n),
+        '-days',
+        '30',
+        '-sha256',
+        '-extfile',
+        `${id}.ext`,
+        '-out',
+        `${id}.crt`,
+      ]);
+      const cert = read(`${id}.crt`);
+      return { key: read(`${id}.key`), cert, chain: cert + read('int.crt') };
     },
     selfSigned(names) {
       const id = `self${n++}`;

@@ -16,7 +16,7 @@ let config: string;
 
 beforeAll(async () => {
   pki = makePki();
-  fixtures = await startFixtures(pki.leaf(['*.fixture.test']));
+  fixtures = await startFixtures(pki.leaf(['*.fixture.test', 'manage.microsoft.com']));
   signIn = await startSignIn(pki.leaf(['login.microsoftonline.com']));
   dir = mkdtempSync(join(tmpdir(), 'mdm-against-'));
   writeFileSync(join(dir, 'ca.pem'), pki.caPem);

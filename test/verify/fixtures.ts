@@ -33,6 +33,22 @@ const BEHAVIOURS: Record<string, (port: number, query: string) => Reply> = {
     json(
       '{"Servers":[{"Version":"mdm-byod","BaseURL":"https://manage.microsoft.com/EnrollmentServer/PostReportDeviceInfoForUEV2?aadTenantId=YourAADTenantID"}]}',
     ),
+  'same-host': (port) =>
+    json(
+      `{"Servers":[{"Version":"mdm-byod","BaseURL":"https://same-host.fixture.test:${port}/enroll"}]}`,
+    ),
+  'jamf-own': (port) =>
+    json(
+      `{"Servers":[{"Version":"mdm-byod","BaseURL":"https://enroll.fixture.test:${port}/servicediscoveryenrollment/v1/userenroll"}]}`,
+    ),
+  'adde-user': (port) =>
+    json(
+      `{"Servers":[{"Version":"mdm-adde","BaseURL":"https://enroll.fixture.test:${port}/servicediscoveryenrollment/v1/userenroll"}]}`,
+    ),
+  'windows-host': (port) =>
+    json(
+      `{"Servers":[{"Version":"mdm-byod","BaseURL":"https://enterpriseenrollment.fixture.test:${port}/EnrollmentServer/Discovery.svc"}]}`,
+    ),
   'http-base-url': () =>
     json('{"Servers":[{"Version":"mdm-byod","BaseURL":"http://mdm.fixture.test/enroll"}]}'),
   'intune-bad': () =>
@@ -245,7 +261,8 @@ export function startFixtures(
       let reply: Reply;
       if (host === 'enroll.fixture.test') {
         reply =
-          path === '/enroll' && req.method === 'POST'
+          (path === '/enroll' || path?.startsWith('/servicediscoveryenrollment/')) &&
+          req.method === 'POST'
             ? {
                 status: 401,
                 headers: {
@@ -267,20 +284,34 @@ export function startFixtures(
   );
 }
 
-/** A server that always answers the good discovery body, with whatever TLS it is given. */
+/**
+ * A server with whatever TLS it is given: a GET gets the discovery `body` (the good one by
+ * default), a POST the 401 an enrollment endpoint answers, so that it can stand as a BaseURL host.
+ */
 export function startTlsFixture(
   options: KeyPair & {
     minVersion?: 'TLSv1.1';
     maxVersion?: 'TLSv1.1' | 'TLSv1.2';
     ciphers?: string;
     secureOptions?: number;
+    body?: string;
   },
 ): Promise<Fixture> {
+  const { body, ...tls } = options;
   return listen(
-    createServer(options, (_req, res) => {
+    createServer(tls, (req, res) => {
+      if (req.method === 'POST') {
+        res.writeHead(401, {
+          'www-authenticate':
+            'Bearer method="apple-as-web", url="https://enroll.fixture.test/login"',
+        });
+        res.end();
+        return;
+      }
       res.writeHead(200, { 'content-type': 'application/json' });
       res.end(
-        '{"Servers":[{"Version":"mdm-byod","BaseURL":"https://enroll.fixture.test/enroll"}]}',
+        body ??
+          '{"Servers":[{"Version":"mdm-byod","BaseURL":"https://enroll.fixture.test/enroll"}]}',
       );
     }),
   );

@@ -226,6 +226,20 @@ describe('verify against fixture servers', () => {
     });
   });
 
+  it('says that Apple answers for its reserved domains, and asks nothing', async () => {
+    for (const host of ['contoso.appleaccount.com', 'fabrikam.appleid.com']) {
+      const report = await run(host, 1);
+      expect(
+        report.checks.map((c) => c.id),
+        host,
+      ).toEqual(['domain.apple-reserved']);
+      expect(find(report, 'domain.apple-reserved').verdict).toBe('warn');
+      expect(find(report, 'domain.apple-reserved').detail).toContain(
+        'Apple answers discovery for those accounts itself',
+      );
+    }
+  });
+
   it('fails a host where nothing listens', async () => {
     const report = await verify('https://nothing.fixture.test:9', options(9));
     expect(find(report, 'tls.handshake')).toMatchObject({

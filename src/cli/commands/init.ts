@@ -83,7 +83,9 @@ export const initCommand: Command = {
     });
     const text = `${JSON.stringify(document, null, 2)}\n`;
     try {
-      parseConfig([{ file: output, text }]);
+      // Warnings (a Version the BaseURL's vendor does not serve, …) are said; the file is written.
+      const { warnings } = parseConfig([{ file: output, text }]);
+      for (const line of problemLines(warnings)) io.stderr.write(`${line}\n`);
     } catch (error) {
       if (!(error instanceof ConfigError)) throw error;
       for (const line of problemLines(error.problems)) io.stderr.write(`${line}\n`);
