@@ -50,3 +50,10 @@ export function appleReservedDomain(name: string): string | undefined {
 export function appleReservedMessage(name: string, reserved: string): string {
   return `"${name}" is under ${reserved}, a domain Apple reserves for Apple Business accounts: Apple answers discovery for those accounts itself, and no organisation's server is asked. Leave it out; to send those devices to your MDM, assign it in Apple Business`;
 }
+
+/**
+ * What a 404 does on purpose, the `appleBusiness` action: Apple Business has its own MDM and a
+ * default MDM server per device type (docs/protocol.md section 7). Said by explain and the status page.
+ */
+export const APPLE_BUSINESS_DEFERRAL =
+  'defers to Apple Business: devices on iOS 18.2 / macOS 15.2 and later go to the MDM server Apple Business assigns by default to their device type (its own built-in MDM among them); earlier systems show an error';

@@ -104,6 +104,9 @@ function compileAction(
     case 'notFound':
       // The same bytes as an unknown host: a deliberate 404 reveals nothing either.
       return { outcome: 'not_found', response: notFound };
+    case 'appleBusiness':
+      // The same bytes again; only the outcome (logs, metrics, explain, status) names the choice.
+      return { outcome: 'apple_business', response: notFound };
     case 'redirect': {
       const q = action.url.indexOf('?');
       const query = q === -1 ? '' : action.url.slice(q + 1);

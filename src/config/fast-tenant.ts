@@ -14,6 +14,7 @@ import {
   jamfServer,
 } from './presets.js';
 import {
+  ACTIONS,
   type Action,
   DEFAULTS,
   FAMILY_CHOICES,
@@ -40,7 +41,6 @@ const JAMF_KEYS = new Set(SCHEMA_KEYS.jamf);
 const FLEET_KEYS = new Set(SCHEMA_KEYS.fleet);
 const REJECT_KEYS = new Set(SCHEMA_KEYS.reject);
 const REDIRECT_KEYS = new Set(SCHEMA_KEYS.redirect);
-const ACTION_KEYS = ['enroll', 'reject', 'notFound', 'redirect'] as const;
 const FAMILIES = new Set<string>(FAMILY_CHOICES);
 const CLOUDS = new Set(Object.keys(INTUNE_HOSTS));
 
@@ -74,8 +74,8 @@ export function fastTenantParser(): (raw: unknown) => TenantConfig | undefined {
   };
 
   const action = (raw: Record<string, unknown>): Action | Unsure => {
-    let given: (typeof ACTION_KEYS)[number] | undefined;
-    for (const key of ACTION_KEYS) {
+    let given: (typeof ACTIONS)[number] | undefined;
+    for (const key of ACTIONS) {
       if (raw[key] === undefined) continue;
       if (given !== undefined) return UNSURE;
       given = key;
@@ -90,6 +90,8 @@ export function fastTenantParser(): (raw: unknown) => TenantConfig | undefined {
         return readReject(raw.reject);
       case 'notFound':
         return raw.notFound === true ? { kind: 'notFound' } : UNSURE;
+      case 'appleBusiness':
+        return raw.appleBusiness === true ? { kind: 'appleBusiness' } : UNSURE;
       case 'redirect':
         return readRedirect(raw.redirect, httpsUrl);
       default:

@@ -213,13 +213,20 @@ const notFound = z.literal(true, { error: 'must be true' }).meta({
     'Answer 404, so that devices on iOS 18.2 / macOS 15.2 and later fall back to the discovery URL registered in Apple Business Manager.',
 });
 
-const ACTIONS = ['enroll', 'reject', 'notFound', 'redirect'] as const;
+const appleBusiness = z.literal(true, { error: 'must be true' }).meta({
+  description:
+    "Defer to Apple Business, on purpose: answer 404 (the same bytes as notFound), so that devices on iOS 18.2 / macOS 15.2 and later go to the MDM server Apple Business assigns by default to their device type, Apple Business's own built-in MDM among them. Shown as a choice by explain, the status page, the access log and metrics.",
+});
 
-/** The four actions, each optional; actionChoice() requires exactly one. */
+/** The actions' keys, in one place: the schema and the fast loader (fast-tenant.ts) read it. */
+export const ACTIONS = ['enroll', 'reject', 'notFound', 'appleBusiness', 'redirect'] as const;
+
+/** The five actions, each optional; actionChoice() requires exactly one. */
 const actionShape = {
   enroll: enroll.optional(),
   reject: reject.optional(),
   notFound: notFound.optional(),
+  appleBusiness: appleBusiness.optional(),
   redirect: redirect.optional(),
 };
 
@@ -227,6 +234,7 @@ type ActionInput = {
   enroll?: z.output<typeof enroll> | undefined;
   reject?: z.output<typeof reject> | undefined;
   notFound?: true | undefined;
+  appleBusiness?: true | undefined;
   redirect?: z.output<typeof redirect> | undefined;
 };
 
@@ -249,12 +257,14 @@ export type Action =
   | { readonly kind: 'enroll'; readonly server: z.output<typeof enroll> }
   | { readonly kind: 'reject'; readonly message: string; readonly description: string | undefined }
   | { readonly kind: 'notFound' }
+  | { readonly kind: 'appleBusiness' }
   | { readonly kind: 'redirect'; readonly url: string; readonly status: 302 | 307 };
 
 function toAction(value: ActionInput): Action {
   if (value.reject)
     return { kind: 'reject', ...value.reject, description: value.reject.description };
   if (value.notFound) return { kind: 'notFound' };
+  if (value.appleBusiness) return { kind: 'appleBusiness' };
   if (value.redirect)
     return {
       kind: 'redirect',

@@ -73,7 +73,7 @@ export function decide(
   if (!parsed.ok) {
     // A tenant that answers 404 by default stays hidden whatever the query: a 400 here would tell
     // that the domain is configured. (Its rules cannot be read without a query.)
-    if (tenant.action.outcome === 'not_found') {
+    if (tenant.action.outcome === 'not_found' || tenant.action.outcome === 'apple_business') {
       return answer(tenant.action, tenant.name, undefined, {
         userIdentifier: undefined,
         modelFamily: undefined,

@@ -3,11 +3,14 @@ import { nearestParent } from './host.js';
 import type { Condition } from './match.js';
 import type { PreparedResponse, RedirectTarget } from './response.js';
 
-export type ActionOutcome = 'enroll' | 'reject' | 'not_found' | 'redirect';
+export type ActionOutcome = 'enroll' | 'reject' | 'not_found' | 'apple_business' | 'redirect';
 export type Outcome = ActionOutcome | 'unknown_host' | 'bad_query';
 
 export type CompiledAction =
-  | { readonly outcome: 'enroll' | 'reject' | 'not_found'; readonly response: PreparedResponse }
+  | {
+      readonly outcome: 'enroll' | 'reject' | 'not_found' | 'apple_business';
+      readonly response: PreparedResponse;
+    }
   | { readonly outcome: 'redirect'; readonly redirect: RedirectTarget };
 
 export interface CompiledRule {

@@ -9,7 +9,7 @@ import { deviceQuery } from '../discovery/query.js';
 import { readAnswer } from '../discovery/response.js';
 import { type CompiledTenant, findTenant, type RoutingTable } from '../discovery/table.js';
 import { createRateLimiter } from '../http/rate-limit.js';
-import { MODEL_FAMILIES } from '../protocol.js';
+import { APPLE_BUSINESS_DEFERRAL, MODEL_FAMILIES } from '../protocol.js';
 import type { DomainWatch } from '../watch/round.js';
 import type { ReloadStatus } from './reloader.js';
 
@@ -124,6 +124,8 @@ function actionText(action: CompiledTenant['action']): string {
     }
     case 'reject':
       return `403 "${readAnswer(action.response.body).message}"`;
+    case 'apple_business':
+      return '404: defers to Apple Business';
     default:
       return '404';
   }
@@ -228,7 +230,7 @@ function explainSection(query: Record<string, string>, result?: Explanation): st
       result.response.body,
     ].join('\n');
     trace = `<div id="explain-result"><p>Tenant: ${result.tenant === null ? '<span class="bad">none: no tenant serves this host</span>' : `<b>${html(result.tenant)}</b> (chosen by ${html(result.tenantBy)})`}</p>
-${rules ? `<ol class="rules">${rules}</ol>` : ''}<p>Decision: <b>${html(result.outcome)}</b>${result.rule ? ` by rule "${html(result.rule)}"` : result.tenant ? " by the tenant's own action" : ''}</p>
+${rules ? `<ol class="rules">${rules}</ol>` : ''}<p>Decision: <b>${html(result.outcome)}</b>${result.rule ? ` by rule "${html(result.rule)}"` : result.tenant ? " by the tenant's own action" : ''}${result.outcome === 'apple_business' ? `: ${html(APPLE_BUSINESS_DEFERRAL)}` : ''}</p>
 <p class="muted">GET ${html(result.request.path)}</p><pre>${html(http)}</pre></div>`;
   }
   return `<h2 id="explain">Explain</h2>

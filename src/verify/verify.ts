@@ -501,7 +501,8 @@ export function bySystem(
     { systems: middle, outcome: stop },
     {
       systems: current,
-      outcome: 'fall back to the discovery your MDM registered in Apple Business, if any',
+      outcome:
+        'fall back to Apple Business: the MDM server it assigns by default to this device type (its own built-in MDM among them), or the discovery your MDM registered there, if any',
     },
   ];
 }

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { compileConfig } from '../../src/config/compile.js';
 import { fastTenantParser } from '../../src/config/fast-tenant.js';
 import { parseConfig } from '../../src/config/parse.js';
-import { tenantSchema } from '../../src/config/schema.js';
+import { ACTIONS, tenantSchema } from '../../src/config/schema.js';
 import { decide } from '../../src/discovery/decide.js';
 import { deviceQuery } from '../../src/discovery/query.js';
 
@@ -100,6 +100,7 @@ const action = (valid: boolean) =>
           ),
     }),
     fc.record({ notFound: valid ? fc.constant(true) : fc.constantFrom(false, 'yes') }),
+    fc.record({ appleBusiness: valid ? fc.constant(true) : fc.constantFrom(false, 'yes', 1) }),
     fc.record({
       redirect: fc.record(
         {
@@ -109,7 +110,13 @@ const action = (valid: boolean) =>
         { requiredKeys: ['url'] },
       ),
     }),
-    ...(valid ? [] : [fc.constant({}), fc.constant({ notFound: true, reject: { message: 'x' } })]),
+    ...(valid
+      ? []
+      : [
+          fc.constant({}),
+          fc.constant({ notFound: true, reject: { message: 'x' } }),
+          fc.constant({ notFound: true, appleBusiness: true }),
+        ]),
   );
 const when = (valid: boolean) =>
   fc
@@ -195,7 +202,8 @@ const DEFECTS: Record<string, object> = {
   'http redirect': { enroll: undefined, redirect: { url: 'http://x.example' } },
   'permanent redirect': { enroll: undefined, redirect: { url: 'https://x.example', status: 301 } },
   'two actions': { enroll: { intune: { tenantId: GUID } }, reject: { message: 'No.' } },
-  'no action': { enroll: undefined, reject: undefined, notFound: undefined, redirect: undefined },
+  'no action': Object.fromEntries(ACTIONS.map((key) => [key, undefined])),
+  'appleBusiness false': { enroll: undefined, appleBusiness: false },
   'bad name': { name: 'has space' },
   'no domain': { domains: [] },
   'one-label domain': { domains: ['contoso'] },

@@ -39,11 +39,11 @@ describe('routing config', () => {
   it.each([
     [
       [{ name: 'a', when: { percent: 5 }, enroll: intune, notFound: true }],
-      'tenants[0].rules[0]: gives enroll and notFound; give exactly one of enroll, reject, notFound, redirect',
+      'tenants[0].rules[0]: gives enroll and notFound; give exactly one of enroll, reject, notFound, appleBusiness, redirect',
     ],
     [
       [{ name: 'a', when: { percent: 5 } }],
-      'tenants[0].rules[0]: the rule says nothing to do; give one of enroll, reject, notFound, redirect',
+      'tenants[0].rules[0]: the rule says nothing to do; give one of enroll, reject, notFound, appleBusiness, redirect',
     ],
     [
       [{ name: 'a', when: {}, notFound: true }],

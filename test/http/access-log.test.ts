@@ -23,6 +23,7 @@ const outcomes = [
   'enroll',
   'reject',
   'not_found',
+  'apple_business',
   'redirect',
   'unknown_host',
   'bad_query',

@@ -301,7 +301,7 @@ describe('verify asks exactly as a device asks', () => {
     expect(missing.answers[0]?.systems?.map((x) => x.outcome)).toEqual([
       'show "Your Apple ID does not support the expected services on this device" and stop',
       'show "Your Apple ID does not support the expected services on this device" and stop',
-      'fall back to the discovery your MDM registered in Apple Business, if any',
+      'fall back to Apple Business: the MDM server it assigns by default to this device type (its own built-in MDM among them), or the discovery your MDM registered there, if any',
     ]);
     const wrongType = await run('wrong-type.fixture.test', fixtures.port, { probeBaseUrl: false });
     expect(wrongType.answers[0]?.systems?.[2]?.outcome).toMatch(/^fall back/);

@@ -1,4 +1,5 @@
 // `mdm-discovery explain`: which tenant and rule decide a request, why, and the exact answer.
+
 import { STATUS_CODES } from 'node:http';
 import { compileConfig } from '../../config/compile.js';
 import {
@@ -9,6 +10,7 @@ import {
 } from '../../config/load.js';
 import { type Explanation, explainRequest } from '../../discovery/explain.js';
 import { securityHeaders } from '../../http/security-headers.js';
+import { APPLE_BUSINESS_DEFERRAL } from '../../protocol.js';
 import { parse } from '../args.js';
 import { painter } from '../color.js';
 import { type Command, UsageError } from '../command.js';
@@ -93,6 +95,7 @@ function render(e: Explanation, color: boolean): string {
   }
   lines.push(
     `decision ${e.outcome}${e.rule ? ` by rule "${e.rule}"` : e.tenant ? " by the tenant's own action" : ''}`,
+    ...(e.outcome === 'apple_business' ? [`         ${APPLE_BUSINESS_DEFERRAL}`] : []),
     '',
     `HTTP/1.1 ${e.response.status} ${STATUS_CODES[e.response.status] ?? ''}`,
     ...Object.entries(e.response.headers).map(([k, v]) => `${k}: ${v}`),
