@@ -179,7 +179,10 @@ for (let i = 0; ; i++) {
     throw new Error(`the service exited (${child.exitCode}) before it was ready:\n${logTail()}`);
   }
   const ready = await request(`http://127.0.0.1:${adminPort}/readyz`).then(
-    async (res) => (await res.body.text(), res.statusCode === 200),
+    async (res) => {
+      await res.body.text();
+      return res.statusCode === 200;
+    },
     () => false,
   );
   if (ready) break;

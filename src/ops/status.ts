@@ -185,17 +185,20 @@ function watchSection(source: StatusSource): string {
       : drifted
         ? '<span class="bad">drifted</span>'
         : '<span class="bad">down</span>';
-    const failing = d.checks
+    const failing = [...d.checks, ...(d.deep?.checks ?? [])]
       .filter((c) => c.verdict === 'fail' || c.verdict === 'warn')
       .map(
         (c) =>
           `<li class="${c.verdict === 'fail' ? 'bad' : 'warn'}">${html(c.label)}: ${html(c.detail)}${c.fix ? `<br><span class="muted">fix: ${html(c.fix)}</span>` : ''}</li>`,
       )
       .join('');
-    const expiry =
-      d.certificateExpiry === undefined
-        ? ''
-        : new Date(d.certificateExpiry * 1000).toISOString().slice(0, 10);
+    const date = (seconds: number) => new Date(seconds * 1000).toISOString().slice(0, 10);
+    const expiry = [
+      ...(d.certificateExpiry === undefined ? [] : [date(d.certificateExpiry)]),
+      ...(d.deep?.baseUrlCertificates ?? []).map(
+        (b) => `<br><span class="muted">BaseURL ${html(b.host)}: ${date(b.expiry)}</span>`,
+      ),
+    ].join('');
     return `<tr><td>${html(d.domain)}<br><span class="muted">${html(d.tenant)}</span></td><td>${state}</td><td>${failing ? `<ul>${failing}</ul>` : '<span class="muted">none</span>'}</td><td>${expiry}</td><td>${html(d.checkedAt)}</td></tr>`;
   });
   return `<h2 id="watch">Watch</h2><p>Last round: ${lastRound === null ? 'none yet' : html(lastRound)}</p>

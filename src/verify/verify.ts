@@ -2,14 +2,7 @@
 
 import { deviceQuery } from '../discovery/query.js';
 import { appleReservedDomain, WELL_KNOWN_PATH } from '../protocol.js';
-import {
-  answerSummary,
-  type Check,
-  check,
-  checker,
-  DEFAULT_FAMILIES,
-  unresolved,
-} from './checks.js';
+import { answerSummary, type Check, checker, DEFAULT_FAMILIES, unresolved } from './checks.js';
 import { tenantCheck } from './entra.js';
 import {
   type Answer,
@@ -23,16 +16,10 @@ import {
   wellKnownFailed,
 } from './evaluate.js';
 import { type Client, describeError, fetchAnswer } from './fetch.js';
-import {
-  createClient,
-  isPrivateAddress,
-  type NetOptions,
-  probeTls,
-  resolveEntries,
-  resolveHost,
-} from './net.js';
+import { judgeHosts } from './hosts.js';
+import { createClient, type NetOptions, probeTls, resolveEntries, resolveHost } from './net.js';
 import { probeBaseUrl } from './probe.js';
-import { judgeTls, judgeTlsOf } from './tls.js';
+import { judgeTls } from './tls.js';
 
 const MAX_REDIRECTS = 5;
 /** How long a whole run may take by default (--deadline). */
@@ -179,7 +166,16 @@ export async function verify(input: string, options: VerifyOptions): Promise<Rep
     const dotted = await trailingDotCheck(client, target, user, family, answers[0]);
     if (dotted) checks.push(dotted);
     checks.push(compareFamilies(answers));
-    checks.push(...(await otherHostsTls(options, target, answers, options.now ?? new Date())));
+    const others = [
+      ...answers.flatMap((a) =>
+        a.hops.map((hop) => ({ url: new URL(hop.location), section: 'redirect' })),
+      ),
+      ...answers
+        .filter((a) => a.probe === true && a.baseUrl !== undefined)
+        .map((a) => ({ url: new URL(a.baseUrl as string), section: 'baseurl' })),
+    ];
+    const judged = await judgeHosts(options, target, others, options.now ?? new Date());
+    checks.push(...judged.flatMap((h) => h.checks));
     if (options.probeBaseUrl) {
       const baseUrls = [
         ...new Set(answers.filter((a) => a.probe === true).map((a) => a.baseUrl as string)),
@@ -200,54 +196,6 @@ export async function verify(input: string, options: VerifyOptions): Promise<Rep
     await agent.close();
   }
   return finish();
-}
-
-/**
- * Every other host a device makes a TLS connection to, judged as the discovery host is (Apple's
- * TLS notice covers the enrollment too: docs/protocol.md section 7): each redirect hop's host and
- * each BaseURL's that passed its checks. A host on a private address is not contacted, as for the
- * BaseURL probe.
- */
-async function otherHostsTls(
-  options: VerifyOptions,
-  target: URL,
-  answers: readonly FamilyAnswer[],
-  now: Date,
-): Promise<Check[]> {
-  const origin = (url: URL) => `${url.hostname}:${Number(url.port) || 443}`;
-  const hosts = new Map<string, { host: string; port: number; section: string }>();
-  const add = (url: URL, section: string) => {
-    const key = origin(url);
-    if (url.protocol !== 'https:' || key === origin(target) || hosts.has(key)) return;
-    hosts.set(key, { host: url.hostname, port: Number(url.port) || 443, section });
-  };
-  for (const answer of answers) {
-    for (const hop of answer.hops) add(new URL(hop.location), 'redirect');
-  }
-  for (const answer of answers) {
-    if (answer.probe === true && answer.baseUrl !== undefined)
-      add(new URL(answer.baseUrl), 'baseurl');
-  }
-  const out: Check[] = [];
-  for (const { host, port, section } of hosts.values()) {
-    const dns = await resolveHost(options, host, port);
-    const address = dns.addresses[0];
-    if (address === undefined) {
-      out.push(check({ ...unresolved(host, dns.error), section }));
-      continue;
-    }
-    const blocked = dns.addresses.find(isPrivateAddress);
-    if (dns.via === 'dns' && !options.allowPrivate && blocked !== undefined) {
-      out.push(
-        checker(section, 'tls.not-checked', 'TLS').info(
-          `${host}: not checked, it is at ${blocked}, a private address (pass --allow-private to allow it)`,
-        ),
-      );
-      continue;
-    }
-    out.push(...judgeTlsOf(await probeTls(options, host, port, address), host, now, section));
-  }
-  return out;
 }
 
 function report(

@@ -20,6 +20,7 @@ import {
   statusCheck,
 } from '../verify/evaluate.js';
 import { type Client, describeError } from '../verify/fetch.js';
+import { judgeHosts } from '../verify/hosts.js';
 import { createClient, type NetOptions, probeTls, resolveHost } from '../verify/net.js';
 import { probeBaseUrl } from '../verify/probe.js';
 import { judgeTls } from '../verify/tls.js';
@@ -37,6 +38,18 @@ export interface DomainWatch {
   readonly matches: Readonly<Record<string, boolean>>;
   /** When the certificate expires (Unix seconds), when a handshake told. */
   readonly certificateExpiry?: number;
+  /**
+   * What the last deep round found (the BaseURL probe, the Entra tenant, the BaseURL hosts' TLS):
+   * made at the deep interval, kept and shown with the rounds between.
+   */
+  readonly deep?: DeepFindings;
+}
+
+export interface DeepFindings {
+  readonly checkedAt: string;
+  readonly checks: readonly Check[];
+  /** Each BaseURL host's certificate expiry (Unix seconds). */
+  readonly baseUrlCertificates: readonly { readonly host: string; readonly expiry: number }[];
 }
 
 export interface WatchTarget {
@@ -105,6 +118,7 @@ export async function watchDomain(
   const dns = await resolveHost(options, domain, port);
   const address = dns.addresses[0];
   let certificateExpiry: number | undefined;
+  let deep: DeepFindings | undefined;
   if (address === undefined) {
     checks.push(unresolved(domain, dns.error));
   } else {
@@ -125,13 +139,7 @@ export async function watchDomain(
         checks.push(...asked.checks);
         if (asked.baseUrl !== undefined) baseUrls.add(asked.baseUrl);
       }
-      if (options.deep) {
-        for (const baseUrl of baseUrls) {
-          checks.push(await probeBaseUrl(client, baseUrl));
-          const proof = await tenantCheck(client, baseUrl, domain);
-          if (proof) checks.push(proof);
-        }
-      }
+      if (options.deep) deep = await deepFindings(options, client, url, domain, baseUrls);
     } finally {
       await client.agent.close();
     }
@@ -144,6 +152,32 @@ export async function watchDomain(
     checks,
     matches,
     ...(certificateExpiry === undefined ? {} : { certificateExpiry }),
+    ...(deep === undefined ? {} : { deep }),
+  };
+}
+
+/** The deep round: each BaseURL probed, its Entra tenant proved, its host's TLS judged. */
+async function deepFindings(
+  options: WatchOptions,
+  client: Client,
+  url: URL,
+  domain: string,
+  baseUrls: ReadonlySet<string>,
+): Promise<DeepFindings> {
+  const checks: Check[] = [];
+  for (const baseUrl of baseUrls) {
+    checks.push(await probeBaseUrl(client, baseUrl));
+    const proof = await tenantCheck(client, baseUrl, domain);
+    if (proof) checks.push(proof);
+  }
+  const urls = [...baseUrls].map((b) => ({ url: new URL(b), section: 'baseurl' }));
+  const hosts = await judgeHosts(options, url, urls, new Date());
+  return {
+    checkedAt: new Date().toISOString(),
+    checks: [...checks, ...hosts.flatMap((h) => h.checks)],
+    baseUrlCertificates: hosts.flatMap((h) =>
+      h.expiry === undefined ? [] : [{ host: h.host, expiry: h.expiry }],
+    ),
   };
 }
 

@@ -4,8 +4,9 @@ import { Gauge, type Registry } from 'prom-client';
 import { mapLimit } from '../concurrency.js';
 import { compileConfig } from '../config/compile.js';
 import type { Config } from '../config/model.js';
+import type { Check } from '../verify/checks.js';
 import type { NetOptions } from '../verify/net.js';
-import { type DomainWatch, watchDomain, watchTargets } from './round.js';
+import { type DeepFindings, type DomainWatch, watchDomain, watchTargets } from './round.js';
 
 export interface DomainWatcherOptions {
   /** The config at the start of each round: a reload changes the watch list. */
@@ -42,13 +43,15 @@ export function createDomainWatcher(options: DomainWatcherOptions): DomainWatche
   let roundNumber = 0;
   const verdicts = new Map<string, string>();
   const deepDone = new Map<string, number>();
+  /** Each domain's last deep findings, shown with every round until the next deep one. */
+  const deepKept = new Map<string, DeepFindings>();
   const abort = new AbortController();
   let timer: NodeJS.Timeout | undefined;
   let running: Promise<void> | undefined;
 
   /** One log line per change between passing and not, per check: never one per round. */
   const logChanges = (d: DomainWatch) => {
-    for (const c of d.checks) {
+    for (const c of allChecks(d)) {
       const key = `${d.domain}\n${c.section}\n${c.id}`;
       const now = c.verdict === 'info' ? 'pass' : c.verdict;
       const before = verdicts.get(key);
@@ -83,7 +86,7 @@ export function createDomainWatcher(options: DomainWatcherOptions): DomainWatche
           deep,
         });
         if (deep) deepDone.set(target.tenant.name, now);
-        return watched;
+        return withDeep(watched);
       },
       abort.signal,
     );
@@ -92,6 +95,14 @@ export function createDomainWatcher(options: DomainWatcherOptions): DomainWatche
     for (const d of results) logChanges(d);
     metrics.publish(results, (performance.now() - started) / 1000);
     lastEnded = new Date().toISOString();
+  };
+
+  /** The round's result with the domain's last deep findings (this round's, when deep). */
+  const withDeep = (watched: DomainWatch): DomainWatch => {
+    if (watched.deep) deepKept.set(watched.domain, watched.deep);
+    const deep = deepKept.get(watched.domain);
+    if (deep === undefined) return watched;
+    return { ...watched, deep, up: watched.up && !deep.checks.some((c) => c.verdict === 'fail') };
   };
 
   const round = () => {
@@ -150,6 +161,11 @@ function watchMetrics(registry: Registry): {
     'When the certificate served for the domain expires (Unix time).',
     ['domain'],
   );
+  const baseUrlExpiry = gauge(
+    'mdm_discovery_watch_baseurl_certificate_expiry_timestamp_seconds',
+    "When the certificate of the domain's BaseURL host expires (Unix time), from the last deep round.",
+    ['domain', 'host'],
+  );
   const lastRound = gauge(
     'mdm_discovery_watch_last_round_timestamp_seconds',
     'When the last watch round ended (Unix time).',
@@ -159,25 +175,46 @@ function watchMetrics(registry: Registry): {
     'How long the last watch round took.',
   );
 
-  const publish = (domains: readonly DomainWatch[], seconds: number) => {
-    for (const metric of [up, checkGauge, matches, expiry]) metric.reset();
-    for (const d of domains) {
-      up.set({ tenant: d.tenant, domain: d.domain }, d.up ? 1 : 0);
-      // The worst verdict per check id (a check may stand in several sections).
-      const worst = new Map<string, number>();
-      for (const c of d.checks) {
-        worst.set(c.id, Math.max(worst.get(c.id) ?? 0, VERDICT_VALUE[c.verdict]));
-      }
-      for (const [id, value] of worst) {
-        checkGauge.set({ tenant: d.tenant, domain: d.domain, check: id }, value);
-      }
-      for (const [family, same] of Object.entries(d.matches)) {
-        matches.set({ tenant: d.tenant, domain: d.domain, family }, same ? 1 : 0);
-      }
-      if (d.certificateExpiry !== undefined) expiry.set({ domain: d.domain }, d.certificateExpiry);
+  const publishDomain = (d: DomainWatch) => {
+    up.set({ tenant: d.tenant, domain: d.domain }, d.up ? 1 : 0);
+    // The worst verdict per check label (a check may stand in several sections).
+    const worst = new Map<string, number>();
+    for (const c of allChecks(d)) {
+      const id = checkLabel(c);
+      worst.set(id, Math.max(worst.get(id) ?? 0, VERDICT_VALUE[c.verdict]));
     }
+    for (const [id, value] of worst) {
+      checkGauge.set({ tenant: d.tenant, domain: d.domain, check: id }, value);
+    }
+    for (const [family, same] of Object.entries(d.matches)) {
+      matches.set({ tenant: d.tenant, domain: d.domain, family }, same ? 1 : 0);
+    }
+    if (d.certificateExpiry !== undefined) expiry.set({ domain: d.domain }, d.certificateExpiry);
+    for (const b of d.deep?.baseUrlCertificates ?? []) {
+      baseUrlExpiry.set({ domain: d.domain, host: b.host }, b.expiry);
+    }
+  };
+
+  const publish = (domains: readonly DomainWatch[], seconds: number) => {
+    for (const metric of [up, checkGauge, matches, expiry, baseUrlExpiry]) metric.reset();
+    for (const d of domains) publishDomain(d);
     lastRound.setToCurrentTime();
     duration.set(seconds);
   };
   return { publish };
+}
+
+/** A domain's checks of this round and of its last deep round. */
+function allChecks(d: DomainWatch): readonly Check[] {
+  return d.deep ? [...d.checks, ...d.deep.checks] : d.checks;
+}
+
+/**
+ * The `check` label: the check's id, prefixed with its section for another host's TLS
+ * (`baseurl.tls.expiry`, `redirect.tls.certificate`), so that it is not taken for the domain's own.
+ */
+export function checkLabel(c: Check): string {
+  return (c.section === 'baseurl' || c.section === 'redirect') && c.id.startsWith('tls.')
+    ? `${c.section}.${c.id}`
+    : c.id;
 }

@@ -33,12 +33,14 @@ describe('deploy/prometheus/alerts.yaml', () => {
     parse(rules) as { groups: { rules: { alert: string; expr: string }[] }[] }
   ).groups.flatMap((g) => g.rules);
 
-  it('covers a domain down, drift, certificates, a refused reload, a stale watcher and the service down', () => {
+  it("covers a domain down, drift, certificates (the domain's and its BaseURL host's), a refused reload, a stale watcher and the service down", () => {
     expect(alerts.map((a) => a.alert)).toEqual([
       'MdmDiscoveryDomainDown',
       'MdmDiscoveryAnswerDrift',
       'MdmDiscoveryCertificateRenewalDue',
       'MdmDiscoveryCertificateExpiring',
+      'MdmDiscoveryBaseUrlCertificateRenewalDue',
+      'MdmDiscoveryBaseUrlCertificateExpiring',
       'MdmDiscoveryReloadFailed',
       'MdmDiscoveryWatchStale',
       'MdmDiscoveryDown',
@@ -63,7 +65,7 @@ describe('deploy/prometheus/alerts.yaml', () => {
     () => {
       expect(
         execFileSync('promtool', ['check', 'rules', 'alerts.yaml'], { cwd: folder }).toString(),
-      ).toContain('SUCCESS: 7 rules found');
+      ).toContain(`SUCCESS: ${alerts.length} rules found`);
       expect(
         execFileSync('promtool', ['test', 'rules', 'alerts.test.yaml'], { cwd: folder }).toString(),
       ).toContain('SUCCESS');

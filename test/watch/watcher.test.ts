@@ -12,7 +12,13 @@ import { configOf } from '../helpers/app.js';
 import { finished, startCli } from '../helpers/cli.js';
 import { makePki, type Pki } from '../helpers/pki.js';
 import { startCaptured } from '../helpers/server.js';
-import { type Fixture, HOLDING, MUTABLE, startFixtures } from '../verify/fixtures.js';
+import {
+  type Fixture,
+  HOLDING,
+  MUTABLE,
+  startFixtures,
+  startTlsFixture,
+} from '../verify/fixtures.js';
 
 let pki: Pki;
 let fixtures: Fixture;
@@ -244,6 +250,94 @@ describe('the watcher', () => {
     expect(await metrics()).toContain(
       line('mdm_discovery_watch_up', 'tenant="good",domain="good.fixture.test"', 1),
     );
+  });
+});
+
+describe("the watcher's deep round: the BaseURL host's TLS", () => {
+  it('judges it, exports its certificate expiry, and keeps the findings until the next deep round', async () => {
+    const weak = await startTlsFixture({
+      ...pki.leaf(['rsa1024.fixture.test'], { days: 30 }, { newkey: 'rsa:1024' }),
+      ciphers: 'DEFAULT@SECLEVEL=0',
+    });
+    const weakBase = `https://rsa1024.fixture.test:${weak.port}/enroll`;
+    // weak.fixture.test answers, as configured, with the weak host as its BaseURL.
+    const discovery = await startTlsFixture({
+      ...pki.leaf(['weak.fixture.test']),
+      body: `{"Servers":[{"Version":"mdm-byod","BaseURL":"${weakBase}"}]}`,
+    });
+    const registry = new Registry();
+    const config = configOf({
+      tenants: [
+        ...tenants('good'),
+        {
+          name: 'weak',
+          domains: ['weak.fixture.test'],
+          enroll: {
+            version: 'mdm-byod',
+            baseUrl: `https://rsa1024.fixture.test:${weak.port}/enroll`,
+          },
+          watch: { families: ['iPhone'] },
+        },
+      ],
+    });
+    const watcher = createDomainWatcher({
+      config: () => config,
+      net: {
+        resolve: [
+          {
+            host: 'weak.fixture.test',
+            port: 443,
+            address: '127.0.0.1',
+            connectPort: discovery.port,
+          },
+          { host: '*', port: 443, address: '127.0.0.1', connectPort: fixtures.port },
+          { host: '*', port: fixtures.port, address: '127.0.0.1' },
+          { host: '*', port: weak.port, address: '127.0.0.1' },
+        ],
+        ca: pki.caPem,
+        timeoutMs: 2000,
+      },
+      intervalMs: 60_000,
+      deepIntervalMs: 3_600_000,
+      concurrency: 2,
+      logger: createLogger({ level: 'silent', format: 'json' }),
+      registry,
+    });
+    try {
+      await watcher.round();
+      const expiry =
+        /mdm_discovery_watch_baseurl_certificate_expiry_timestamp_seconds\{domain="good\.fixture\.test",host="enroll\.fixture\.test"\} (\d{10})\n/;
+      let text = await registry.metrics();
+      expect(text).toMatch(expiry);
+      const good = 'tenant="good",domain="good.fixture.test"';
+      expect(text).toContain(
+        `mdm_discovery_watch_check{${good},check="baseurl.tls.certificate"} 0\n`,
+      );
+      expect(text).toContain(`mdm_discovery_watch_check{${good},check="baseurl.probe"} 0\n`);
+      // The domain's own TLS keeps its own label.
+      expect(text).toContain(`mdm_discovery_watch_check{${good},check="tls.certificate"} 0\n`);
+      const weakLabels = 'tenant="weak",domain="weak.fixture.test"';
+      expect(text).toContain(
+        `mdm_discovery_watch_check{${weakLabels},check="baseurl.tls.chain-keys"} 2\n`,
+      );
+      expect(text).toContain(`mdm_discovery_watch_up{${weakLabels}} 0\n`);
+      const first = watcher.state().domains.find((d) => d.domain === 'weak.fixture.test');
+      expect(first?.deep?.checks.find((c) => c.id === 'tls.chain-keys')?.detail).toContain(
+        'rsa1024.fixture.test: the leaf "rsa1024.fixture.test" has RSA 1024 bits',
+      );
+
+      // The next round is not deep: the findings are kept, not asked again.
+      await watcher.round();
+      text = await registry.metrics();
+      expect(text).toMatch(expiry);
+      expect(text).toContain(`mdm_discovery_watch_up{${weakLabels}} 0\n`);
+      const second = watcher.state().domains.find((d) => d.domain === 'weak.fixture.test');
+      expect(second?.deep?.checkedAt).toBe(first?.deep?.checkedAt);
+      expect(second?.checkedAt).not.toBe(first?.checkedAt);
+    } finally {
+      await watcher.stop();
+      await Promise.all([weak.close(), discovery.close()]);
+    }
   });
 });
 
