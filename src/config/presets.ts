@@ -14,7 +14,7 @@ export type IntuneCloud = keyof typeof INTUNE_HOSTS;
 
 /**
  * Where each Intune cloud's Entra ID answers sign-in and OpenID Connect metadata
- * (docs/protocol.md section 6; the 21Vianet host is unverified).
+ * (docs/protocol.md sections 6 and 7; Microsoft documents all three).
  */
 export const SIGN_IN_HOSTS: Record<IntuneCloud, string> = {
   commercial: 'login.microsoftonline.com',
