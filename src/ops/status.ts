@@ -185,6 +185,7 @@ function watchSection(source: StatusSource): string {
       : drifted
         ? '<span class="bad">drifted</span>'
         : '<span class="bad">down</span>';
+    // watch/round.ts allChecks, inline: ops does not load watch/ (a type import only).
     const failing = [...d.checks, ...(d.deep?.checks ?? [])]
       .filter((c) => c.verdict === 'fail' || c.verdict === 'warn')
       .map(

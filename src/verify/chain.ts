@@ -86,12 +86,10 @@ const WEAK = /md5|sha1/i;
  * it): Certificate ::= SEQUENCE { tbsCertificate, signatureAlgorithm SEQUENCE { OID, … }, … }.
  */
 export function signatureAlgorithm(der: Buffer): string {
-  const element = (at: number) => derElement(der, at);
-
-  const certificate = element(0);
-  const tbs = element(certificate.start);
-  const algorithm = element(tbs.end);
-  const oid = element(algorithm.start);
+  const certificate = derElement(der, 0);
+  const tbs = derElement(der, certificate.start);
+  const algorithm = derElement(der, tbs.end);
+  const oid = derElement(der, algorithm.start);
   if (certificate.tag !== 0x30 || algorithm.tag !== 0x30 || oid.tag !== 0x06) return 'unknown';
   const bytes = der.subarray(oid.start, oid.end);
   const parts: number[] = [];
@@ -103,12 +101,10 @@ export function signatureAlgorithm(der: Buffer): string {
       value = 0;
     }
   }
+  // The first number holds the first two arcs: 40 × the first (0, 1 or 2) + the second.
   const first = parts.shift() ?? 0;
-  const dotted = [
-    Math.min(2, Math.floor(first / 40)),
-    first - 40 * Math.min(2, Math.floor(first / 40)),
-    ...parts,
-  ].join('.');
+  const top = Math.min(2, Math.floor(first / 40));
+  const dotted = [top, first - 40 * top, ...parts].join('.');
   return SIGNATURES[dotted] ?? dotted;
 }
 

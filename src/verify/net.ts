@@ -1,7 +1,13 @@
 // Reaching the target: an undici dispatcher that honours --resolve and --ca, and a TLS probe.
 import { lookup } from 'node:dns/promises';
 import { BlockList, isIP } from 'node:net';
-import { type ConnectionOptions, connect, rootCertificates, type TLSSocket } from 'node:tls';
+import {
+  type ConnectionOptions,
+  connect,
+  type DetailedPeerCertificate,
+  rootCertificates,
+  type TLSSocket,
+} from 'node:tls';
 import { Agent, buildConnector } from 'undici';
 import { APPLE_TLS12_CIPHERS } from '../protocol.js';
 import { type ChainCert, chainOf } from './chain.js';
@@ -240,7 +246,8 @@ export async function probeTls(
   // A --resolve entry with a fourth part sends the connection to another port.
   const to =
     resolveEntries(options, host, port).find((r) => r.address === address)?.connectPort ?? port;
-  const first = await handshake(options, host, to, address, {});
+  // Only the first handshake's chain is judged: the others read the same certificates.
+  const first = await handshake(options, host, to, address, {}, true);
   if (first.error !== undefined) {
     // Refused at the protocol level: find out whether the server speaks only an old TLS version.
     const legacy = await handshake(options, host, to, address, {
@@ -300,6 +307,7 @@ function handshake(
   port: number,
   address: string,
   versions: Pick<ConnectionOptions, 'minVersion' | 'maxVersion' | 'ciphers'>,
+  withChain = false,
 ): Promise<TlsResult> {
   return new Promise((resolve) => {
     const socket: TLSSocket = connect({
@@ -319,9 +327,9 @@ function handshake(
       resolve(result);
     };
     socket.once('secureConnect', () => {
-      const cert = socket.getPeerCertificate(true);
+      const cert = socket.getPeerCertificate(withChain);
       done({
-        chain: chainOf(cert),
+        ...(withChain ? { chain: chainOf(cert as DetailedPeerCertificate) } : {}),
         protocol: socket.getProtocol() ?? undefined,
         cipher: socket.getCipher()?.standardName ?? socket.getCipher()?.name,
         authorizationError: socket.authorized ? undefined : String(socket.authorizationError),

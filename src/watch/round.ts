@@ -52,6 +52,11 @@ export interface DeepFindings {
   readonly baseUrlCertificates: readonly { readonly host: string; readonly expiry: number }[];
 }
 
+/** A domain's checks of this round and of its last deep round. */
+export function allChecks(d: DomainWatch): readonly Check[] {
+  return d.deep ? [...d.checks, ...d.deep.checks] : d.checks;
+}
+
 export interface WatchTarget {
   readonly tenant: SourcedTenant;
   readonly domain: string;

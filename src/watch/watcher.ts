@@ -6,7 +6,13 @@ import { compileConfig } from '../config/compile.js';
 import type { Config } from '../config/model.js';
 import type { Check } from '../verify/checks.js';
 import type { NetOptions } from '../verify/net.js';
-import { type DeepFindings, type DomainWatch, watchDomain, watchTargets } from './round.js';
+import {
+  allChecks,
+  type DeepFindings,
+  type DomainWatch,
+  watchDomain,
+  watchTargets,
+} from './round.js';
 
 export interface DomainWatcherOptions {
   /** The config at the start of each round: a reload changes the watch list. */
@@ -202,11 +208,6 @@ function watchMetrics(registry: Registry): {
     duration.set(seconds);
   };
   return { publish };
-}
-
-/** A domain's checks of this round and of its last deep round. */
-function allChecks(d: DomainWatch): readonly Check[] {
-  return d.deep ? [...d.checks, ...d.deep.checks] : d.checks;
 }
 
 /**
