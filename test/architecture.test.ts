@@ -86,6 +86,7 @@ const LAYERS: Record<string, number> = {
   verify: 3,
   ops: 4,
   watch: 4,
+  sync: 4,
   'server.ts': 5,
   cli: 6,
 };

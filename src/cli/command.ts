@@ -14,8 +14,11 @@ export interface Context {
   readonly color: boolean;
 }
 
-/** 0: done, nothing failed; 1: the check or the command failed. Usage errors are thrown. */
-export type ExitCode = 0 | 1;
+/**
+ * 0: done, nothing failed; 1: the check or the command failed; 3: done, and something changed
+ * (`sync`, so that a timer can tell). Usage errors are thrown (2).
+ */
+export type ExitCode = 0 | 1 | 3;
 
 export interface Command {
   readonly usage: string;

@@ -31,6 +31,10 @@ const COMMANDS: Record<string, { readonly summary: string; load(): Promise<Comma
       'watch every configured domain in public and export the results (no discovery listener)',
     load: async () => (await import('./commands/watch.js')).watchCommand,
   },
+  sync: {
+    summary: 'write one config file per customer of a CSV, each domain proved first',
+    load: async () => (await import('./commands/sync.js')).syncCommand,
+  },
   healthcheck: {
     summary: 'exit 0 when the local service is ready (for container health checks)',
     load: async () => (await import('./commands/healthcheck.js')).healthcheckCommand,

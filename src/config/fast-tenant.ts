@@ -33,8 +33,9 @@ import {
 const UNSURE = Symbol('unsure');
 type Unsure = typeof UNSURE;
 
-// A tenant with a `watch` key is left to zod: the fast path reads the shapes most tenants have.
-const TENANT_KEYS = new Set(SCHEMA_KEYS.tenant.filter((key) => key !== 'watch'));
+// A tenant with a `watch` or `sync` key is left to zod: the fast path reads the shapes most
+// tenants have.
+const TENANT_KEYS = new Set(SCHEMA_KEYS.tenant.filter((key) => key !== 'watch' && key !== 'sync'));
 const RULE_KEYS = new Set(SCHEMA_KEYS.rule);
 const INTUNE_KEYS = new Set(SCHEMA_KEYS.intune);
 const JAMF_KEYS = new Set(SCHEMA_KEYS.jamf);

@@ -378,6 +378,24 @@ const watchShape = strictObject({
   description: 'How the watcher (WATCH_INTERVAL, mdm-discovery watch) asks these domains.',
 });
 
+/** Where `mdm-discovery sync` took a tenant from, and when (docs/sync.md); written by sync. */
+const syncShape = strictObject({
+  from: z
+    .string()
+    .min(1)
+    .max(200)
+    .meta({ description: 'The source: csv:<file>, cipp:<url>, graph:<cloud>.' }),
+  at: z.iso.datetime().meta({ description: 'When sync last wrote this tenant (ISO 8601, UTC).' }),
+  customer: z
+    .string()
+    .min(1)
+    .max(200)
+    .meta({ description: "The customer's id in the source (its Entra tenant ID)." }),
+}).meta({
+  description:
+    'Written by mdm-discovery sync: where this tenant came from. Not for hand-written tenants.',
+});
+
 const tenantObject = strictObject({
   name: name.meta({ description: 'A short unique name; it appears in logs and metrics.' }),
   domains: z
@@ -389,6 +407,7 @@ const tenantObject = strictObject({
       "Checked in order; the first whose when holds decides, else the tenant's own action.",
   }),
   watch: watchShape.optional(),
+  sync: syncShape.optional(),
 });
 
 export const tenantSchema = tenantObject
@@ -412,6 +431,7 @@ export const tenantSchema = tenantObject
     action: toAction(value),
     rules: value.rules ?? [],
     watch: value.watch ?? {},
+    ...(value.sync === undefined ? {} : { sync: value.sync }),
   }));
 
 export const configFileSchema = strictObject({

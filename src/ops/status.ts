@@ -162,7 +162,11 @@ function tenantsSection(source: StatusSource, q: string, pageNumber: number): st
       .map((c) => `<td class="cell">${c}</td>`)
       .join('');
     // The rules in a row of their own, under the tenant: the family columns stay narrow.
-    return `<tr class="tenant"><td><b>${html(tenant.name)}</b></td><td>${tenant.domains.map(html).join('<br>')}</td><td>${html(own)}</td>${cells}</tr><tr class="rules"><td></td><td colspan="${FAMILIES.length + 2}"><span class="muted">rules:</span> ${rules}</td></tr>`;
+    // Where `mdm-discovery sync` took the tenant from, and when it last changed it.
+    const synced = tenant.sync
+      ? `<br><span class="muted">synced from ${html(tenant.sync.from)}, ${html(tenant.sync.at.slice(0, 16).replace('T', ' '))} UTC</span>`
+      : '';
+    return `<tr class="tenant"><td><b>${html(tenant.name)}</b>${synced}</td><td>${tenant.domains.map(html).join('<br>')}</td><td>${html(own)}</td>${cells}</tr><tr class="rules"><td></td><td colspan="${FAMILIES.length + 2}"><span class="muted">rules:</span> ${rules}</td></tr>`;
   });
   const link = (n: number, text: string) =>
     `<a href="/status?q=${encodeURIComponent(q)}&amp;page=${n}#tenants">${text}</a>`;

@@ -117,3 +117,43 @@ describe('deploy/systemd/mdm-discovery.service', () => {
     },
   );
 });
+
+describe('mdm-discovery sync, unattended', () => {
+  const configDir = /MDM_DISCOVERY_CONFIG=(\S+)/.exec(unit)?.[1];
+
+  it('the systemd service writes the directory the service reads, and takes exit 3 as success', () => {
+    const service = read('deploy/systemd/mdm-discovery-sync.service').split('\n');
+    const exec = service.find((l) => l.startsWith('ExecStart=')) ?? '';
+    expect(exec).toMatch(/^ExecStart=\/usr\/bin\/mdm-discovery sync --from csv \S+ --out (\S+)$/);
+    expect(exec.endsWith(`--out ${configDir}`)).toBe(true);
+    expect(service).toContain('Type=oneshot');
+    expect(service).toContain('SuccessExitStatus=3');
+    expect(service).toContain(`ReadWritePaths=${configDir}`);
+    const timer = read('deploy/systemd/mdm-discovery-sync.timer').split('\n');
+    expect(timer).toContain('OnCalendar=hourly');
+    expect(timer).toContain('WantedBy=timers.target');
+  });
+
+  it("the CronJob mounts the image's config directory and counts 0 and 3 as success, 1 as failure", () => {
+    const job = parse(read('deploy/kubernetes/examples/sync-cronjob.yaml')) as {
+      spec: {
+        jobTemplate: { spec: { template: { spec: { containers: Record<string, unknown>[] } } } };
+      };
+    };
+    const container = job.spec.jobTemplate.spec.template.spec.containers[0] as {
+      args: string[];
+      volumeMounts: { name: string; mountPath: string }[];
+    };
+    expect(container.volumeMounts.find((m) => m.name === 'config')?.mountPath).toBe(
+      imageEnv('MDM_DISCOVERY_CONFIG'),
+    );
+    const script = container.args[0] as string;
+    expect(script).toContain(
+      `sync --from csv /etc/mdm-discovery-sync/customers.csv --out ${imageEnv('MDM_DISCOVERY_CONFIG')}`,
+    );
+    // The script's own exit mapping, with the command standing in as a given exit code.
+    const exitOf = (code: number) =>
+      spawnSync('/bin/sh', ['-c', script.replace(/^node \S+ sync [^;]*/, `(exit ${code})`)]).status;
+    expect([0, 3, 1, 2].map(exitOf)).toEqual([0, 0, 1, 2]);
+  });
+});

@@ -148,7 +148,8 @@ function intune(tenantId: string): Reply {
 export const OTHER_GUID = '0b1d2c3e-4f50-4617-8293-a4b5c6d7e8f9';
 
 /** The tenant of each domain, as Entra's OpenID Connect metadata would say; `hold`: no answer. */
-const TENANTS: Record<string, string> = {
+/** Who owns each domain at the sign-in fixture: a GUID, `hold` (never answers), `down` (503). */
+export const TENANTS: Record<string, string> = {
   'intune-match.fixture.test': GUID,
   'intune-other.fixture.test': OTHER_GUID,
   'contoso.fixture.test': GUID,
@@ -165,6 +166,11 @@ export function startSignIn(pair: KeyPair): Promise<Fixture> {
       const domain = decodeURIComponent(match?.[1] ?? '');
       const tenant = TENANTS[domain];
       if (tenant === 'hold') return;
+      if (tenant === 'down') {
+        res.writeHead(503);
+        res.end();
+        return;
+      }
       if (tenant === undefined) {
         res.writeHead(400, { 'content-type': 'application/json' });
         res.end(

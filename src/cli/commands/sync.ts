@@ -1,0 +1,122 @@
+// `mdm-discovery sync`: the config follows the customers a source lists, every domain proved first.
+import { readFile } from 'node:fs/promises';
+import { parse } from '../args.js';
+import { type Command, UsageError } from '../command.js';
+import { lookupClient, NETWORK_OPTIONS, NETWORK_USAGE, networkOptions } from '../network.js';
+
+const USAGE = `Usage: mdm-discovery sync --from csv FILE --out DIR [options]
+
+Writes one config file per customer (sync-<name>.json) into DIR, a config directory the service
+reads, each domain proved on the cloud's Entra sign-in host before it is served. Files sync did
+not write are never touched; a domain a hand-written tenant serves is left to it.
+
+  --from csv FILE        customers from a CSV: name, domains (separated by ; or spaces),
+                         tenantId, and optionally cloud (commercial, usgov, china)
+  --out DIR              the config directory to write into
+  --include KEY          also take this customer: its name, a domain or its tenant ID
+                         (repeatable; @FILE for one key per line)
+  --exclude KEY          never take this customer (repeatable; @FILE)
+  --all                  take every customer of the source
+                         (by default: only those sync already wrote, and --include)
+  --dry-run              print what would be added, changed and removed; write nothing
+  --prune                remove the file of a customer the source no longer lists
+${NETWORK_USAGE}
+Exit codes: 0 nothing changed, 3 changed, 1 failed (nothing written), 2 usage error.
+`;
+
+/** Keys given on the command line, and the lines of every @FILE among them. */
+async function keys(given: readonly string[] | undefined): Promise<string[]> {
+  const out: string[] = [];
+  for (const key of given ?? []) {
+    if (!key.startsWith('@')) {
+      out.push(key);
+      continue;
+    }
+    const text = await readFile(key.slice(1), 'utf8').catch(() => {
+      throw new UsageError(`${key}: cannot be read`);
+    });
+    out.push(
+      ...text
+        .split('\n')
+        .map((l) => l.trim())
+        .filter((l) => l !== '' && !l.startsWith('#')),
+    );
+  }
+  return out;
+}
+
+export const syncCommand: Command = {
+  usage: USAGE,
+  async run(args, { io }) {
+    const { values, positionals } = parse(args, {
+      from: { type: 'string' },
+      out: { type: 'string' },
+      include: { type: 'string', multiple: true },
+      exclude: { type: 'string', multiple: true },
+      all: { type: 'boolean' },
+      'dry-run': { type: 'boolean' },
+      prune: { type: 'boolean' },
+      ...NETWORK_OPTIONS,
+    });
+    if (values.from !== 'csv')
+      throw new UsageError('--from csv FILE is the source this version reads');
+    const [file, ...rest] = positionals;
+    if (file === undefined) throw new UsageError('--from csv needs the CSV file');
+    if (rest.length > 0) throw new UsageError(`unexpected argument "${rest[0]}"`);
+    if (values.out === undefined) throw new UsageError('--out DIR is required');
+    const { customersFromCsv, SyncInputError } = await import('../../sync/csv.js');
+    const { runSync, signInLookup } = await import('../../sync/sync.js');
+    const started = Date.now();
+    const line = (fields: Record<string, unknown>) =>
+      io.stdout.write(
+        `${JSON.stringify({ msg: 'sync', from: `csv:${file}`, ...fields, ms: Date.now() - started })}\n`,
+      );
+    try {
+      const text = await readFile(file, 'utf8').catch((error: NodeJS.ErrnoException) => {
+        throw new SyncInputError(`${file}: cannot be read (${error.code})`);
+      });
+      const customers = customersFromCsv(text, file);
+      const client = await lookupClient(await networkOptions(values));
+      const report = await runSync(customers, {
+        out: values.out,
+        from: `csv:${file}`,
+        include: await keys(values.include),
+        exclude: await keys(values.exclude),
+        all: values.all === true,
+        dryRun: values['dry-run'] === true,
+        prune: values.prune === true,
+        now: new Date(),
+        lookup: signInLookup(client),
+      });
+      await client.agent.close();
+      const would = values['dry-run'] ? 'would be ' : '';
+      for (const [what, names] of [
+        ['added', report.added],
+        ['changed', report.changed],
+        ['removed', report.removed],
+      ] as const) {
+        for (const name of names) io.stdout.write(`${would}${what}: ${name}\n`);
+      }
+      for (const name of report.kept) {
+        io.stdout.write(`kept: ${name} (no longer in the source; --prune removes it)\n`);
+      }
+      for (const note of report.notes) io.stdout.write(`note: ${note}\n`);
+      line({
+        customers: report.customers,
+        selected: report.selected,
+        added: report.added.length,
+        changed: report.changed.length,
+        removed: report.removed.length,
+        notes: report.notes.length,
+        dryRun: values['dry-run'] === true,
+        outcome: report.outcome,
+      });
+      return report.outcome === 'changed' && !values['dry-run'] ? 3 : 0;
+    } catch (error) {
+      if (error instanceof UsageError) throw error;
+      io.stderr.write(`mdm-discovery sync: ${(error as Error).message}\n`);
+      line({ outcome: 'failed' });
+      return 1;
+    }
+  },
+};
