@@ -63,11 +63,22 @@ async function readOut(out: string) {
   const own = new Map<string, Synced>();
   const handWritten = new Map<string, string>();
   const others: { file: string; text: string }[] = [];
-  const names = (await readdir(out).catch(() => [])).filter((f) => f.endsWith('.json')).sort();
-  for (const name of names) {
+  const listed = await readdir(out).catch((error: NodeJS.ErrnoException) => {
+    throw new Error(
+      `--out ${out}: cannot be read (${error.code}); give an existing config directory`,
+    );
+  });
+  for (const name of listed.filter((f) => f.endsWith('.json')).sort()) {
     const file = join(out, name);
     const text = await readFile(file, 'utf8');
-    const parsed = JSON.parse(text) as { tenants?: Synced['tenant'][] };
+    let parsed: { tenants?: Synced['tenant'][] };
+    try {
+      parsed = JSON.parse(text) as typeof parsed;
+    } catch {
+      throw new Error(
+        `${file}: not valid JSON; mend it (mdm-discovery validate ${out}) before syncing`,
+      );
+    }
     const tenant = parsed.tenants?.[0];
     if (OWN_FILE.test(name) && tenant?.sync?.customer !== undefined) {
       own.set(tenant.sync.customer, { file, text, tenant });

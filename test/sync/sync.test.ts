@@ -253,6 +253,26 @@ describe('mdm-discovery sync --from csv', () => {
     },
   );
 
+  it('refuses a missing --out directory and a broken file in it, writing nothing', async () => {
+    const file = await csv(CSV);
+    const missing = await cliInProcess([
+      'sync',
+      '--from',
+      'csv',
+      file,
+      '--out',
+      join(dir, 'nope'),
+      '--all',
+    ]);
+    expect(missing.code).toBe(1);
+    expect(missing.err).toContain(`--out ${join(dir, 'nope')}: cannot be read (ENOENT)`);
+    await writeFile(join(out, 'broken.json'), '{"tenants": [');
+    const broken = await sync(file, '--all');
+    expect(broken.code).toBe(1);
+    expect(broken.err).toContain(`${join(out, 'broken.json')}: not valid JSON`);
+    expect(await files()).toEqual(['broken.json']);
+  });
+
   it('is shown on the status page: where each tenant came from, and when', async () => {
     await sync(await csv(CSV), '--all');
     const server = await startCaptured(out, { WATCH_CONFIG: 'false' });
