@@ -79,20 +79,35 @@ export function makePki(): Pki {
   ]);
   let n = 0;
   const read = (name: string) => readFileSync(join(dir, name), 'utf8');
+  /** A key (P-256 unless `newkey` says otherwise) and its request `<id>.csr` for `subject`. */
+  const request = (id: string, subject: string, newkey = ec) =>
+    openssl(['req', ...newkey, '-keyout', `${id}.key`, '-out', `${id}.csr`, '-subj', subject]);
+  /** `<id>.csr` signed by the `ca` pair (`<ca>.crt`, `<ca>.key`) with `<id>.ext`, as `<id>.crt`. */
+  const sign = (id: string, ca: string, serial: number) =>
+    openssl([
+      'x509',
+      '-req',
+      '-in',
+      `${id}.csr`,
+      '-CA',
+      `${ca}.crt`,
+      '-CAkey',
+      `${ca}.key`,
+      '-set_serial',
+      String(serial),
+      '-days',
+      '30',
+      '-sha256',
+      '-extfile',
+      `${id}.ext`,
+      '-out',
+      `${id}.crt`,
+    ]);
   return {
     caPem: read('ca.crt'),
     leaf(names, dates = { days: 365 }, options = {}) {
       const id = `leaf${n++}`;
-      openssl([
-        'req',
-        ...(options.newkey ? ['-newkey', options.newkey, '-nodes'] : ec),
-        '-keyout',
-        `${id}.key`,
-        '-out',
-        `${id}.csr`,
-        '-subj',
-        `/CN=${names[0]}`,
-      ]);
+      request(id, `/CN=${names[0]}`, options.newkey ? ['-newkey', options.newkey, '-nodes'] : ec);
       const validity =
         'days' in dates
           ? ['-days', String(dates.days)]
@@ -125,70 +140,16 @@ export function makePki(): Pki {
           join(dir, 'int.ext'),
           'basicConstraints=critical,CA:true,pathlen:0\nkeyUsage=critical,keyCertSign,cRLSign\n',
         );
-        openssl([
-          'req',
-          ...ec,
-          '-keyout',
-          'int.key',
-          '-out',
-          'int.csr',
-          '-subj',
-          '/CN=mdm-discovery test intermediate',
-        ]);
-        openssl([
-          'x509',
-          '-req',
-          '-in',
-          'int.csr',
-          '-CA',
-          'ca.crt',
-          '-CAkey',
-          'ca.key',
-          '-set_serial',
-          '2',
-          '-days',
-          '30',
-          '-sha256',
-          '-extfile',
-          'int.ext',
-          '-out',
-          'int.crt',
-        ]);
+        request('int', '/CN=mdm-discovery test intermediate');
+        sign('int', 'ca', 2);
       }
       const id = `chained${n++}`;
       writeFileSync(
         join(dir, `${id}.ext`),
         `subjectAltName=${names.map((x) => `DNS:${x}`).join(',')}\nbasicConstraints=CA:false\nextendedKeyUsage=serverAuth\n`,
       );
-      openssl([
-        'req',
-        ...ec,
-        '-keyout',
-        `${id}.key`,
-        '-out',
-        `${id}.csr`,
-        '-subj',
-        `/CN=${names[0]}`,
-      ]);
-      openssl([
-        'x509',
-        '-req',
-        '-in',
-        `${id}.csr`,
-        '-CA',
-        'int.crt',
-        '-CAkey',
-        'int.key',
-        '-set_serial',
-        String(3000 + n),
-        '-days',
-        '30',
-        '-sha256',
-        '-extfile',
-        `${id}.ext`,
-        '-out',
-        `${id}.crt`,
-      ]);
+      request(id, `/CN=${names[0]}`);
+      sign(id, 'int', 3000 + n);
       const cert = read(`${id}.crt`);
       return { key: read(`${id}.key`), cert, chain: cert + read('int.crt') };
     },
