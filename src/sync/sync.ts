@@ -91,7 +91,9 @@ async function readOut(out: string) {
   return { own, handWritten, others };
 }
 
-const matches = (c: Customer, key: string) => {
+type Named = Pick<Customer, 'id' | 'name' | 'domains'>;
+
+const matches = (c: Named, key: string) => {
   const k = key.trim().toLowerCase();
   return c.id === k || c.name.toLowerCase() === k || c.domains.includes(k);
 };
@@ -168,17 +170,22 @@ function render(
 const sameBut = (a: string, b: string) =>
   a.replace(/"at": "[^"]*"/, '') === b.replace(/"at": "[^"]*"/, '');
 
-/** The customers this run takes: those sync wrote before, --include, or --all; never --exclude. */
-function selectCustomers(
-  customers: readonly Customer[],
-  written: ReadonlyMap<string, Synced>,
-  options: SyncOptions,
-): Customer[] {
-  return customers.filter(
-    (c) =>
-      !options.exclude.some((k) => matches(c, k)) &&
-      (options.all || written.has(c.id) || options.include.some((k) => matches(c, k))),
-  );
+/**
+ * Whether a run takes a customer: one sync wrote before, one --include names, or any with --all;
+ * never one --exclude names. Sources that are asked per customer (CIPP) ask only for these.
+ */
+export function takes(
+  options: Pick<SyncOptions, 'all' | 'include' | 'exclude'>,
+  written: { has(id: string): boolean },
+): (c: Named) => boolean {
+  return (c) =>
+    !options.exclude.some((k) => matches(c, k)) &&
+    (options.all || written.has(c.id) || options.include.some((k) => matches(c, k)));
+}
+
+/** The IDs of the customers sync wrote into `out` before. */
+export async function writtenCustomers(out: string): Promise<Set<string>> {
+  return new Set((await readOut(out)).own.keys());
 }
 
 /**
@@ -278,7 +285,7 @@ export async function runSync(
 ): Promise<SyncReport> {
   const { own, handWritten, others } = await readOut(options.out);
   const notes: string[] = [];
-  const selected = selectCustomers(customers, own, options);
+  const selected = customers.filter(takes(options, own));
   // Claims are counted over the whole source, selected or not: a domain two customers list is
   // nobody's until the source says whose it is.
   const claims = new Map<string, string[]>();

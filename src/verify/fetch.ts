@@ -32,12 +32,22 @@ export class FetchError extends Error {
   }
 }
 
+/** For an API call (sync's sources): its own headers, body type and size cap. */
+export interface ExchangeOptions {
+  readonly headers?: Readonly<Record<string, string>>;
+  /** The body's Content-Type: application/xml (the BaseURL probe's property list) by default. */
+  readonly contentType?: string;
+  readonly maxBytes?: number;
+}
+
 export async function fetchAnswer(
   client: Client,
   url: URL,
   method: 'GET' | 'HEAD' | 'POST',
   body?: string,
+  options: ExchangeOptions = {},
 ): Promise<Answer> {
+  const maxBytes = options.maxBytes ?? MAX_BODY_BYTES;
   const signal = AbortSignal.any([client.deadline, AbortSignal.timeout(client.timeoutMs)]);
   try {
     const res = await request(url, {
@@ -46,7 +56,8 @@ export async function fetchAnswer(
       signal,
       headers: {
         'user-agent': `mdm-discovery-verify/${VERSION}`,
-        ...(body === undefined ? {} : { 'content-type': 'application/xml' }),
+        ...(body === undefined ? {} : { 'content-type': options.contentType ?? 'application/xml' }),
+        ...options.headers,
       },
       ...(body === undefined ? {} : { body }),
     });
@@ -54,11 +65,13 @@ export async function fetchAnswer(
     let size = 0;
     for await (const chunk of res.body) {
       size += (chunk as Buffer).length;
-      if (size > MAX_BODY_BYTES) {
+      if (size > maxBytes) {
         res.body.destroy();
         throw new FetchError(
           'MDM_BODY_TOO_LARGE',
-          `the body is larger than ${MAX_BODY_BYTES / 1024} KiB; a discovery answer is a few hundred bytes`,
+          options.maxBytes === undefined
+            ? `the body is larger than ${MAX_BODY_BYTES / 1024} KiB; a discovery answer is a few hundred bytes`
+            : `the body is larger than ${maxBytes / 1024 / 1024} MiB`,
         );
       }
       chunks.push(chunk as Buffer);

@@ -1,10 +1,13 @@
 // `mdm-discovery sync`: the config follows the customers a source lists, every domain proved first.
 import { readFile } from 'node:fs/promises';
+import type { Customer } from '../../sync/csv.js';
+import type { Client } from '../../verify/fetch.js';
 import { parse } from '../args.js';
 import { type Command, UsageError } from '../command.js';
 import { lookupClient, NETWORK_OPTIONS, NETWORK_USAGE, networkOptions } from '../network.js';
 
 const USAGE = `Usage: mdm-discovery sync --from csv FILE --out DIR [options]
+       mdm-discovery sync --from cipp --url URL --out DIR [options]
 
 Writes one config file per customer (sync-<name>.json) into DIR, a config directory the service
 reads, each domain proved on the cloud's Entra sign-in host before it is served. Files sync did
@@ -12,6 +15,8 @@ not write are never touched; a domain a hand-written tenant serves is left to it
 
   --from csv FILE        customers from a CSV: name, domains (separated by ; or spaces),
                          tenantId, and optionally cloud (commercial, usgov, china)
+  --from cipp --url URL  customers from CIPP (ListTenants, ListDomains), with the Entra app in
+                         CIPP_CLIENT_ID, CIPP_CLIENT_SECRET, CIPP_TENANT_ID (environment only)
   --out DIR              the config directory to write into
   --include KEY          also take this customer: its name, a domain or its tenant ID
                          (repeatable; @FILE for one key per line)
@@ -45,11 +50,69 @@ async function keys(given: readonly string[] | undefined): Promise<string[]> {
   return out;
 }
 
+interface Source {
+  /** `csv:<file>`, `cipp:<url>`: what each tenant's `sync.from` says. */
+  readonly label: string;
+  customers(
+    client: Client,
+    take: (tenant: { id: string; name: string; defaultDomain: string }) => boolean,
+  ): Promise<Customer[]>;
+}
+
+/** The source `--from` names; credentials from the environment, never from arguments. */
+async function sourceOf(
+  from: string | undefined,
+  url: string | undefined,
+  positionals: string[],
+): Promise<Source> {
+  if (from === 'csv') {
+    const [file, ...rest] = positionals;
+    if (file === undefined) throw new UsageError('--from csv needs the CSV file');
+    if (rest.length > 0) throw new UsageError(`unexpected argument "${rest[0]}"`);
+    const { customersFromCsv, SyncInputError } = await import('../../sync/csv.js');
+    return {
+      label: `csv:${file}`,
+      customers: async () => {
+        const text = await readFile(file, 'utf8').catch((error: NodeJS.ErrnoException) => {
+          throw new SyncInputError(`${file}: cannot be read (${error.code})`);
+        });
+        return customersFromCsv(text, file);
+      },
+    };
+  }
+  if (from === 'cipp') {
+    if (positionals.length > 0) throw new UsageError(`unexpected argument "${positionals[0]}"`);
+    let base: URL;
+    try {
+      base = new URL(url ?? '');
+    } catch {
+      throw new UsageError('--from cipp needs --url https://… (your CIPP address)');
+    }
+    if (base.protocol !== 'https:') throw new UsageError('--url must be https');
+    if (!base.pathname.endsWith('/')) base.pathname += '/';
+    const { CIPP_ENV, customersFromCipp } = await import('../../sync/cipp.js');
+    const missing = CIPP_ENV.filter((name) => !process.env[name]);
+    if (missing.length > 0) {
+      throw new UsageError(
+        `set ${missing.join(', ')} in the environment (never on the command line)`,
+      );
+    }
+    const [clientId = '', clientSecret = '', tenantId = ''] = CIPP_ENV.map((n) => process.env[n]);
+    return {
+      label: `cipp:${base.origin}`,
+      customers: (client, take) =>
+        customersFromCipp(client, base, { clientId, clientSecret, tenantId }, take),
+    };
+  }
+  throw new UsageError('--from is csv FILE or cipp --url URL');
+}
+
 export const syncCommand: Command = {
   usage: USAGE,
   async run(args, { io }) {
     const { values, positionals } = parse(args, {
       from: { type: 'string' },
+      url: { type: 'string' },
       out: { type: 'string' },
       include: { type: 'string', multiple: true },
       exclude: { type: 'string', multiple: true },
@@ -58,37 +121,35 @@ export const syncCommand: Command = {
       prune: { type: 'boolean' },
       ...NETWORK_OPTIONS,
     });
-    if (values.from !== 'csv')
-      throw new UsageError('--from csv FILE is the source this version reads');
-    const [file, ...rest] = positionals;
-    if (file === undefined) throw new UsageError('--from csv needs the CSV file');
-    if (rest.length > 0) throw new UsageError(`unexpected argument "${rest[0]}"`);
+    const source = await sourceOf(values.from, values.url, positionals);
     if (values.out === undefined) throw new UsageError('--out DIR is required');
-    const { customersFromCsv, SyncInputError } = await import('../../sync/csv.js');
-    const { runSync, signInLookup } = await import('../../sync/sync.js');
+    const out = values.out;
+    const { runSync, signInLookup, takes, writtenCustomers } = await import('../../sync/sync.js');
     const started = Date.now();
     const line = (fields: Record<string, unknown>) =>
       io.stdout.write(
-        `${JSON.stringify({ msg: 'sync', from: `csv:${file}`, ...fields, ms: Date.now() - started })}\n`,
+        `${JSON.stringify({ msg: 'sync', from: source.label, ...fields, ms: Date.now() - started })}\n`,
       );
+    const client = await lookupClient(await networkOptions(values));
     try {
-      const text = await readFile(file, 'utf8').catch((error: NodeJS.ErrnoException) => {
-        throw new SyncInputError(`${file}: cannot be read (${error.code})`);
-      });
-      const customers = customersFromCsv(text, file);
-      const client = await lookupClient(await networkOptions(values));
-      const report = await runSync(customers, {
-        out: values.out,
-        from: `csv:${file}`,
+      const selection = {
         include: await keys(values.include),
         exclude: await keys(values.exclude),
         all: values.all === true,
+      };
+      const take = takes(selection, await writtenCustomers(out));
+      const customers = await source.customers(client, (t) =>
+        take({ id: t.id, name: t.name, domains: [t.defaultDomain] }),
+      );
+      const report = await runSync(customers, {
+        out,
+        from: source.label,
+        ...selection,
         dryRun: values['dry-run'] === true,
         prune: values.prune === true,
         now: new Date(),
         lookup: signInLookup(client),
       });
-      await client.agent.close();
       const would = values['dry-run'] ? 'would be ' : '';
       for (const [what, names] of [
         ['added', report.added],
@@ -117,6 +178,8 @@ export const syncCommand: Command = {
       io.stderr.write(`mdm-discovery sync: ${(error as Error).message}\n`);
       line({ outcome: 'failed' });
       return 1;
+    } finally {
+      await client.agent.close();
     }
   },
 };

@@ -1,0 +1,266 @@
+// mdm-discovery sync --from cipp against fixtures on loopback with a test CA: the Entra token
+// endpoint, CIPP's ListTenants and ListDomains, and the sign-in host's OpenID metadata, through
+// --resolve. A 401, a 429 retried, a 5xx that stays, an API failing halfway, a malformed answer and
+// a body that never ends: each a clear error, and the directory as it was.
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { createServer, type Server } from 'node:https';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { loadConfig } from '../../src/config/load.js';
+import { cliInProcess } from '../helpers/cli.js';
+import { makePki, type Pki } from '../helpers/pki.js';
+import { GUID, OTHER_GUID, TENANTS } from '../verify/fixtures.js';
+
+const PARTNER = '99999999-8888-4777-8666-555555555555';
+const CLIENT = 'cipp-app-client-id';
+
+/** What the fixture answers; each test sets what it needs. */
+const state = {
+  tenants: [] as unknown,
+  domains: {} as Record<string, unknown>,
+  /** ListTenants answers 429 this many times first. */
+  throttled: 0,
+  /** ListDomains for this customer answers 503, always. */
+  failing: '',
+  endless: false,
+  asked: [] as string[],
+};
+
+let pki: Pki;
+let server: Server;
+let port: number;
+let dir: string;
+let out: string;
+let caFile: string;
+
+function reply(
+  res: import('node:http').ServerResponse,
+  status: number,
+  body: unknown,
+  headers = {},
+) {
+  res.writeHead(status, { 'content-type': 'application/json', ...headers });
+  res.end(JSON.stringify(body));
+}
+
+beforeAll(async () => {
+  pki = makePki();
+  server = createServer(pki.leaf(['login.microsoftonline.com', 'cipp.test']), (req, res) => {
+    const url = new URL(req.url ?? '/', `https://${req.headers.host}`);
+    state.asked.push(`${req.method} ${url.host}${url.pathname}${url.search}`);
+    const openid = /^\/([^/]+)\/v2\.0\/\.well-known\/openid-configuration$/.exec(url.pathname);
+    if (url.hostname === 'login.microsoftonline.com' && openid) {
+      const tenant = TENANTS[decodeURIComponent(openid[1] as string)];
+      if (tenant === undefined)
+        return reply(res, 400, { error_description: 'AADSTS90002: not found' });
+      return reply(res, 200, { issuer: `https://login.microsoftonline.com/${tenant}/v2.0` });
+    }
+    if (
+      url.hostname === 'login.microsoftonline.com' &&
+      url.pathname === `/${PARTNER}/oauth2/v2.0/token`
+    ) {
+      let body = '';
+      req.on('data', (c: Buffer) => {
+        body += c.toString();
+      });
+      req.on('end', () => {
+        const form = new URLSearchParams(body);
+        const ok =
+          form.get('grant_type') === 'client_credentials' &&
+          form.get('client_id') === CLIENT &&
+          form.get('client_secret') === 'secret' &&
+          form.get('scope') === `api://${CLIENT}/.default`;
+        if (!ok) return reply(res, 401, { error: 'invalid_client' });
+        reply(res, 200, { access_token: 'the-token', token_type: 'Bearer' });
+      });
+      return;
+    }
+    if (req.headers.authorization !== 'Bearer the-token') return reply(res, 401, {});
+    if (url.pathname === '/api/ListTenants') {
+      if (state.throttled > 0) {
+        state.throttled--;
+        return reply(res, 429, {}, { 'retry-after': '0' });
+      }
+      if (state.endless) {
+        res.writeHead(200, { 'content-type': 'application/json' });
+        const chunk = Buffer.alloc(64 * 1024, 0x20);
+        const more = () => {
+          while (res.write(chunk)) {
+            /* until the buffer is full */
+          }
+        };
+        res.on('drain', more);
+        res.on('error', () => {});
+        more();
+        return;
+      }
+      return reply(res, 200, state.tenants);
+    }
+    if (url.pathname === '/api/ListDomains') {
+      const id = url.searchParams.get('tenantFilter') ?? '';
+      if (id === state.failing) return reply(res, 503, {}, { 'retry-after': '0' });
+      return reply(res, 200, state.domains[id] ?? []);
+    }
+    reply(res, 404, {});
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  port = (server.address() as AddressInfo).port;
+  Object.assign(TENANTS, {
+    'contoso.cipp.test': GUID,
+    'fabrikam.cipp.test': OTHER_GUID,
+  });
+  dir = await mkdtemp(join(tmpdir(), 'mdm-cipp-'));
+  caFile = join(dir, 'ca.pem');
+  await writeFile(caFile, pki.caPem);
+}, 30_000);
+
+afterAll(async () => {
+  server.closeAllConnections();
+  await new Promise((r) => server.close(r));
+  pki.dispose();
+  await rm(dir, { recursive: true, force: true });
+});
+
+beforeEach(async () => {
+  out = await mkdtemp(join(dir, 'out-'));
+  Object.assign(process.env, {
+    CIPP_CLIENT_ID: CLIENT,
+    CIPP_CLIENT_SECRET: 'secret',
+    CIPP_TENANT_ID: PARTNER,
+  });
+  Object.assign(state, {
+    tenants: [
+      { customerId: GUID, displayName: 'Contoso', defaultDomainName: 'contoso.cipp.test' },
+      { customerId: OTHER_GUID, displayName: 'Fabrikam', defaultDomainName: 'fabrikam.cipp.test' },
+    ],
+    domains: {
+      [GUID]: [
+        { id: 'contoso.cipp.test', isDefault: true, isInitial: false, isVerified: true },
+        { id: 'contoso.onmicrosoft.com', isDefault: false, isInitial: true, isVerified: true },
+        { id: 'pending.cipp.test', isDefault: false, isInitial: false, isVerified: false },
+      ],
+      [OTHER_GUID]: [
+        { id: 'fabrikam.cipp.test', isDefault: true, isInitial: false, isVerified: true },
+      ],
+    },
+    throttled: 0,
+    failing: '',
+    endless: false,
+    asked: [],
+  });
+});
+
+afterEach(() => {
+  for (const name of ['CIPP_CLIENT_ID', 'CIPP_CLIENT_SECRET', 'CIPP_TENANT_ID'])
+    delete process.env[name];
+});
+
+const sync = (...args: string[]) =>
+  cliInProcess([
+    'sync',
+    '--from',
+    'cipp',
+    '--url',
+    'https://cipp.test',
+    '--out',
+    out,
+    '--ca',
+    caFile,
+    '--resolve',
+    `*:443:127.0.0.1:${port}`,
+    '--timeout',
+    '5',
+    ...args,
+  ]);
+
+const files = async () => (await readdir(out)).sort();
+
+describe('mdm-discovery sync --from cipp', () => {
+  it("writes each customer's verified domains, proved; a second run changes nothing", async () => {
+    const first = await sync('--all');
+    expect(first.err).toBe('');
+    expect(first.code).toBe(3);
+    expect(await files()).toEqual(['sync-contoso-6f0c8a5e.json', 'sync-fabrikam-0b1d2c3e.json']);
+    const config = await loadConfig(out);
+    expect(config.tenants.map((t) => [t.name, t.domains, t.sync?.from])).toEqual([
+      ['contoso-6f0c8a5e', ['contoso.cipp.test'], 'cipp:https://cipp.test'],
+      ['fabrikam-0b1d2c3e', ['fabrikam.cipp.test'], 'cipp:https://cipp.test'],
+    ]);
+    const second = await sync();
+    expect(second.code).toBe(0);
+    expect(second.out).toContain('"outcome":"unchanged"');
+  });
+
+  it('asks CIPP for the domains of the customers it takes only', async () => {
+    const result = await sync('--include', 'Contoso');
+    expect(result.code).toBe(3);
+    const domainCalls = state.asked.filter((a) => a.includes('/api/ListDomains'));
+    expect(domainCalls).toEqual([`GET cipp.test/api/ListDomains?tenantFilter=${GUID}`]);
+  });
+
+  it('retries a 429 (Retry-After) and goes on', async () => {
+    state.throttled = 2;
+    const result = await sync('--all');
+    expect(result.code).toBe(3);
+    expect(state.asked.filter((a) => a.endsWith('/api/ListTenants'))).toHaveLength(3);
+  });
+
+  it.each([
+    [
+      'a 401 from the token endpoint',
+      () => {
+        process.env.CIPP_CLIENT_SECRET = 'wrong';
+      },
+      `the token endpoint (login.microsoftonline.com, tenant ${PARTNER}): answered 401: check CIPP_CLIENT_ID, CIPP_CLIENT_SECRET, CIPP_TENANT_ID (the app's client ID and secret, and its tenant)`,
+    ],
+    [
+      'an API that fails halfway (a 503 that stays)',
+      () => {
+        state.failing = OTHER_GUID;
+      },
+      'CIPP /api/ListDomains for Fabrikam: answered 503 (3 tries)',
+    ],
+    [
+      'a malformed answer',
+      () => {
+        state.tenants = { value: [] };
+      },
+      'CIPP /api/ListTenants: the answer is not a list of tenants',
+    ],
+    [
+      'a tenant without its ID',
+      () => {
+        state.tenants = [{ displayName: 'x' }];
+      },
+      'CIPP /api/ListTenants: tenant 1 has no customerId (a GUID)',
+    ],
+    [
+      'a body that never ends',
+      () => {
+        state.endless = true;
+      },
+      'CIPP /api/ListTenants: the body is larger than 16 MiB',
+    ],
+  ])('fails on %s, and leaves the directory as it was', async (_what, arrange, message) => {
+    await sync('--all');
+    const before = await Promise.all((await files()).map((f) => readFile(join(out, f), 'utf8')));
+    arrange();
+    const result = await sync('--all', '--prune');
+    expect(result.code).toBe(1);
+    expect(result.err).toBe(`mdm-discovery sync: ${message}\n`);
+    expect(result.out).toContain('"outcome":"failed"');
+    const after = await Promise.all((await files()).map((f) => readFile(join(out, f), 'utf8')));
+    expect(after).toEqual(before);
+  });
+
+  it('takes its credentials from the environment only', async () => {
+    delete process.env.CIPP_CLIENT_SECRET;
+    const result = await sync('--all');
+    expect(result.code).toBe(2);
+    expect(result.err).toContain(
+      'set CIPP_CLIENT_SECRET in the environment (never on the command line)',
+    );
+  });
+});
