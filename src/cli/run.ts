@@ -32,7 +32,7 @@ const COMMANDS: Record<string, { readonly summary: string; load(): Promise<Comma
     load: async () => (await import('./commands/watch.js')).watchCommand,
   },
   sync: {
-    summary: 'write one config file per customer of a CSV or CIPP, each domain proved first',
+    summary: 'write one config file per customer (CSV, CIPP or Graph), each domain proved first',
     load: async () => (await import('./commands/sync.js')).syncCommand,
   },
   healthcheck: {

@@ -16,7 +16,7 @@ export interface Credentials {
 export const CIPP_ENV = ['CIPP_CLIENT_ID', 'CIPP_CLIENT_SECRET', 'CIPP_TENANT_ID'] as const;
 
 /** An API's answer this large is refused (a body that never ends). */
-const MAX_API_BYTES = 16 * 1024 * 1024;
+export const MAX_API_BYTES = 16 * 1024 * 1024;
 /** Tries of one request answered 429 or 5xx, and the waits between them. */
 const TRIES = 3;
 const MAX_WAIT_MS = 30_000;
@@ -40,7 +40,7 @@ const wait = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
  * One API request, retried on 429 and 5xx (honouring Retry-After, at most 30 s) up to 3 tries;
  * any other status, a transport error or a body past 16 MiB fails the run, naming `what`.
  */
-async function call(
+export async function call(
   client: Client,
   url: URL,
   what: string,
@@ -81,15 +81,20 @@ async function call(
   }
 }
 
-/** A client-credentials token from the partner's Entra tenant (login.microsoftonline.com). */
+/**
+ * A client-credentials token from `credentials.tenantId` on the sign-in host (commercial by
+ * default); a 401 or 400 names the variables the credentials came from.
+ */
 export async function clientToken(
   client: Client,
   credentials: Credentials,
   scope: string,
   options: ApiOptions = {},
+  from: { readonly signInHost?: string; readonly env?: readonly string[] } = {},
 ): Promise<string> {
+  const host = from.signInHost ?? 'login.microsoftonline.com';
   const url = new URL(
-    `https://login.microsoftonline.com/${encodeURIComponent(credentials.tenantId)}/oauth2/v2.0/token`,
+    `https://${host}/${encodeURIComponent(credentials.tenantId)}/oauth2/v2.0/token`,
   );
   const body = new URLSearchParams({
     grant_type: 'client_credentials',
@@ -110,7 +115,7 @@ export async function clientToken(
   } catch (error) {
     if (error instanceof SyncInputError && / answered 40[01]/.test(error.message)) {
       throw new SyncInputError(
-        `${error.message}: check ${CIPP_ENV.join(', ')} (the app's client ID and secret, and its tenant)`,
+        `${error.message}: check ${(from.env ?? CIPP_ENV).join(', ')} (the app's client ID and secret, and its tenant)`,
       );
     }
     throw error;

@@ -2,16 +2,14 @@
 // endpoint, CIPP's ListTenants and ListDomains, and the sign-in host's OpenID metadata, through
 // --resolve. A 401, a 429 retried, a 5xx that stays, an API failing halfway, a malformed answer and
 // a body that never ends: each a clear error, and the directory as it was.
-import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { createServer, type Server } from 'node:https';
-import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
+import { mkdtemp, readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/load.js';
+import { CIPP_ENV } from '../../src/sync/cipp.js';
 import { cliInProcess } from '../helpers/cli.js';
-import { makePki, type Pki } from '../helpers/pki.js';
 import { GUID, OTHER_GUID, TENANTS } from '../verify/fixtures.js';
+import { type ApiFixture, formOf, reply, startApiFixture } from './api-fixture.js';
 
 const PARTNER = '99999999-8888-4777-8666-555555555555';
 const CLIENT = 'cipp-app-client-id';
@@ -28,103 +26,67 @@ const state = {
   asked: [] as string[],
 };
 
-let pki: Pki;
-let server: Server;
-let port: number;
-let dir: string;
+let api: ApiFixture;
 let out: string;
-let caFile: string;
-
-function reply(
-  res: import('node:http').ServerResponse,
-  status: number,
-  body: unknown,
-  headers = {},
-) {
-  res.writeHead(status, { 'content-type': 'application/json', ...headers });
-  res.end(JSON.stringify(body));
-}
 
 beforeAll(async () => {
-  pki = makePki();
-  server = createServer(pki.leaf(['login.microsoftonline.com', 'cipp.test']), (req, res) => {
-    const url = new URL(req.url ?? '/', `https://${req.headers.host}`);
-    state.asked.push(`${req.method} ${url.host}${url.pathname}${url.search}`);
-    const openid = /^\/([^/]+)\/v2\.0\/\.well-known\/openid-configuration$/.exec(url.pathname);
-    if (url.hostname === 'login.microsoftonline.com' && openid) {
-      const tenant = TENANTS[decodeURIComponent(openid[1] as string)];
-      if (tenant === undefined)
-        return reply(res, 400, { error_description: 'AADSTS90002: not found' });
-      return reply(res, 200, { issuer: `https://login.microsoftonline.com/${tenant}/v2.0` });
-    }
-    if (
-      url.hostname === 'login.microsoftonline.com' &&
-      url.pathname === `/${PARTNER}/oauth2/v2.0/token`
-    ) {
-      let body = '';
-      req.on('data', (c: Buffer) => {
-        body += c.toString();
-      });
-      req.on('end', () => {
-        const form = new URLSearchParams(body);
+  api = await startApiFixture(
+    ['login.microsoftonline.com', 'cipp.test'],
+    'login.microsoftonline.com',
+    async (req, res, url) => {
+      state.asked.push(`${req.method} ${url.host}${url.pathname}${url.search}`);
+      if (
+        url.hostname === 'login.microsoftonline.com' &&
+        url.pathname === `/${PARTNER}/oauth2/v2.0/token`
+      ) {
+        const form = await formOf(req);
         const ok =
           form.get('grant_type') === 'client_credentials' &&
           form.get('client_id') === CLIENT &&
           form.get('client_secret') === 'secret' &&
           form.get('scope') === `api://${CLIENT}/.default`;
         if (!ok) return reply(res, 401, { error: 'invalid_client' });
-        reply(res, 200, { access_token: 'the-token', token_type: 'Bearer' });
-      });
-      return;
-    }
-    if (req.headers.authorization !== 'Bearer the-token') return reply(res, 401, {});
-    if (url.pathname === '/api/ListTenants') {
-      if (state.throttled > 0) {
-        state.throttled--;
-        return reply(res, 429, {}, { 'retry-after': '0' });
+        return reply(res, 200, { access_token: 'the-token', token_type: 'Bearer' });
       }
-      if (state.endless) {
-        res.writeHead(200, { 'content-type': 'application/json' });
-        const chunk = Buffer.alloc(64 * 1024, 0x20);
-        const more = () => {
-          while (res.write(chunk)) {
-            /* until the buffer is full */
-          }
-        };
-        res.on('drain', more);
-        res.on('error', () => {});
-        more();
-        return;
+      if (req.headers.authorization !== 'Bearer the-token') return reply(res, 401, {});
+      if (url.pathname === '/api/ListTenants') return listTenants(res);
+      if (url.pathname === '/api/ListDomains') {
+        const id = url.searchParams.get('tenantFilter') ?? '';
+        if (id === state.failing) return reply(res, 503, {}, { 'retry-after': '0' });
+        return reply(res, 200, state.domains[id] ?? []);
       }
-      return reply(res, 200, state.tenants);
-    }
-    if (url.pathname === '/api/ListDomains') {
-      const id = url.searchParams.get('tenantFilter') ?? '';
-      if (id === state.failing) return reply(res, 503, {}, { 'retry-after': '0' });
-      return reply(res, 200, state.domains[id] ?? []);
-    }
-    reply(res, 404, {});
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  port = (server.address() as AddressInfo).port;
+      reply(res, 404, {});
+    },
+  );
   Object.assign(TENANTS, {
     'contoso.cipp.test': GUID,
     'fabrikam.cipp.test': OTHER_GUID,
   });
-  dir = await mkdtemp(join(tmpdir(), 'mdm-cipp-'));
-  caFile = join(dir, 'ca.pem');
-  await writeFile(caFile, pki.caPem);
 }, 30_000);
 
-afterAll(async () => {
-  server.closeAllConnections();
-  await new Promise((r) => server.close(r));
-  pki.dispose();
-  await rm(dir, { recursive: true, force: true });
-});
+afterAll(() => api.close());
+
+/** ListTenants: throttled first, or a body that never ends, or the tenants. */
+function listTenants(res: import('node:http').ServerResponse) {
+  if (state.throttled > 0) {
+    state.throttled--;
+    return reply(res, 429, {}, { 'retry-after': '0' });
+  }
+  if (!state.endless) return reply(res, 200, state.tenants);
+  res.writeHead(200, { 'content-type': 'application/json' });
+  const chunk = Buffer.alloc(64 * 1024, 0x20);
+  const more = () => {
+    while (res.write(chunk)) {
+      /* until the buffer is full */
+    }
+  };
+  res.on('drain', more);
+  res.on('error', () => {});
+  more();
+}
 
 beforeEach(async () => {
-  out = await mkdtemp(join(dir, 'out-'));
+  out = await mkdtemp(join(api.dir, 'out-'));
   Object.assign(process.env, {
     CIPP_CLIENT_ID: CLIENT,
     CIPP_CLIENT_SECRET: 'secret',
@@ -153,8 +115,7 @@ beforeEach(async () => {
 });
 
 afterEach(() => {
-  for (const name of ['CIPP_CLIENT_ID', 'CIPP_CLIENT_SECRET', 'CIPP_TENANT_ID'])
-    delete process.env[name];
+  for (const name of CIPP_ENV) delete process.env[name];
 });
 
 const sync = (...args: string[]) =>
@@ -167,9 +128,9 @@ const sync = (...args: string[]) =>
     '--out',
     out,
     '--ca',
-    caFile,
+    api.caFile,
     '--resolve',
-    `*:443:127.0.0.1:${port}`,
+    `*:443:127.0.0.1:${api.port}`,
     '--timeout',
     '5',
     ...args,

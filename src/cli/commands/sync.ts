@@ -8,6 +8,7 @@ import { lookupClient, NETWORK_OPTIONS, NETWORK_USAGE, networkOptions } from '..
 
 const USAGE = `Usage: mdm-discovery sync --from csv FILE --out DIR [options]
        mdm-discovery sync --from cipp --url URL --out DIR [options]
+       mdm-discovery sync --from graph [--cloud commercial|usgov|china] --out DIR [options]
 
 Writes one config file per customer (sync-<name>.json) into DIR, a config directory the service
 reads, each domain proved on the cloud's Entra sign-in host before it is served. Files sync did
@@ -17,6 +18,9 @@ not write are never touched; a domain a hand-written tenant serves is left to it
                          tenantId, and optionally cloud (commercial, usgov, china)
   --from cipp --url URL  customers from CIPP (ListTenants, ListDomains), with the Entra app in
                          CIPP_CLIENT_ID, CIPP_CLIENT_SECRET, CIPP_TENANT_ID (environment only)
+  --from graph           the partner's GDAP customers from Microsoft Graph, with the Entra app
+                         in GRAPH_CLIENT_ID, GRAPH_CLIENT_SECRET, GRAPH_TENANT_ID (environment
+                         only); --cloud commercial (default), usgov or china
   --out DIR              the config directory to write into
   --include KEY          also take this customer: its name, a domain or its tenant ID
                          (repeatable; @FILE for one key per line)
@@ -60,11 +64,23 @@ interface Source {
 }
 
 /** The source `--from` names; credentials from the environment, never from arguments. */
+/** Credentials from the environment; a usage error names what is missing. */
+function credentialsFrom(names: readonly [string, string, string]) {
+  const missing = names.filter((name) => !process.env[name]);
+  if (missing.length > 0) {
+    throw new UsageError(
+      `set ${missing.join(', ')} in the environment (never on the command line)`,
+    );
+  }
+  const [clientId = '', clientSecret = '', tenantId = ''] = names.map((n) => process.env[n]);
+  return { clientId, clientSecret, tenantId };
+}
+
 async function sourceOf(
-  from: string | undefined,
-  url: string | undefined,
+  values: { from?: string | undefined; url?: string | undefined; cloud?: string | undefined },
   positionals: string[],
 ): Promise<Source> {
+  const { from, url } = values;
   if (from === 'csv') {
     const [file, ...rest] = positionals;
     if (file === undefined) throw new UsageError('--from csv needs the CSV file');
@@ -91,20 +107,26 @@ async function sourceOf(
     if (base.protocol !== 'https:') throw new UsageError('--url must be https');
     if (!base.pathname.endsWith('/')) base.pathname += '/';
     const { CIPP_ENV, customersFromCipp } = await import('../../sync/cipp.js');
-    const missing = CIPP_ENV.filter((name) => !process.env[name]);
-    if (missing.length > 0) {
-      throw new UsageError(
-        `set ${missing.join(', ')} in the environment (never on the command line)`,
-      );
-    }
-    const [clientId = '', clientSecret = '', tenantId = ''] = CIPP_ENV.map((n) => process.env[n]);
+    const credentials = credentialsFrom(CIPP_ENV);
     return {
       label: `cipp:${base.origin}`,
-      customers: (client, take) =>
-        customersFromCipp(client, base, { clientId, clientSecret, tenantId }, take),
+      customers: (client, take) => customersFromCipp(client, base, credentials, take),
     };
   }
-  throw new UsageError('--from is csv FILE or cipp --url URL');
+  if (from === 'graph') {
+    if (positionals.length > 0) throw new UsageError(`unexpected argument "${positionals[0]}"`);
+    const cloud = values.cloud ?? 'commercial';
+    if (cloud !== 'commercial' && cloud !== 'usgov' && cloud !== 'china') {
+      throw new UsageError('--cloud is commercial, usgov or china');
+    }
+    const { GRAPH_ENV, customersFromGraph } = await import('../../sync/graph.js');
+    const credentials = credentialsFrom(GRAPH_ENV);
+    return {
+      label: `graph:${cloud}`,
+      customers: (client, take) => customersFromGraph(client, cloud, credentials, take),
+    };
+  }
+  throw new UsageError('--from is csv FILE, cipp --url URL, or graph');
 }
 
 export const syncCommand: Command = {
@@ -113,6 +135,7 @@ export const syncCommand: Command = {
     const { values, positionals } = parse(args, {
       from: { type: 'string' },
       url: { type: 'string' },
+      cloud: { type: 'string' },
       out: { type: 'string' },
       include: { type: 'string', multiple: true },
       exclude: { type: 'string', multiple: true },
@@ -121,7 +144,7 @@ export const syncCommand: Command = {
       prune: { type: 'boolean' },
       ...NETWORK_OPTIONS,
     });
-    const source = await sourceOf(values.from, values.url, positionals);
+    const source = await sourceOf(values, positionals);
     if (values.out === undefined) throw new UsageError('--out DIR is required');
     const out = values.out;
     const { runSync, signInLookup, takes, writtenCustomers } = await import('../../sync/sync.js');
