@@ -43,7 +43,14 @@ export interface SyncReport {
   readonly kept: string[];
   /** A domain left out or kept, and why. */
   readonly notes: string[];
+  /** The domains each added or changed tenant gains and loses. */
+  readonly domains: ReadonlyMap<string, DomainChanges>;
   readonly outcome: 'changed' | 'unchanged';
+}
+
+export interface DomainChanges {
+  readonly added: readonly string[];
+  readonly removed: readonly string[];
 }
 
 interface Synced {
@@ -261,11 +268,12 @@ async function syncCustomer(
   kind: 'added' | 'changed' | 'removed' | 'same';
   write?: { file: string; text: string };
   remove?: string;
+  domains?: DomainChanges;
 }> {
   const { options, notes } = context;
   const wanted = unclaimed(c, context.claims, context.handWritten, notes);
-  const domains = before?.tenant.domains ?? [];
-  const proved = await provedDomains({ ...c, domains: wanted }, domains, options, notes);
+  const old = before?.tenant.domains ?? [];
+  const proved = await provedDomains({ ...c, domains: wanted }, old, options, notes);
   const name = before?.tenant.name ?? tenantName(c);
   if (proved.length === 0) {
     notes.push(
@@ -276,7 +284,11 @@ async function syncCustomer(
   const text = render(c, proved, before, options.from, options.now.toISOString());
   if (before && sameBut(before.text, text)) return { name, kind: 'same' };
   const file = before?.file ?? join(options.out, `sync-${name}.json`);
-  return { name, kind: before ? 'changed' : 'added', write: { file, text } };
+  const domains = {
+    added: proved.filter((d) => !old.includes(d)),
+    removed: old.filter((d) => !proved.includes(d)),
+  };
+  return { name, kind: before ? 'changed' : 'added', write: { file, text }, domains };
 }
 
 export async function runSync(
@@ -292,24 +304,20 @@ export async function runSync(
   for (const c of customers) {
     for (const d of c.domains) claims.set(d, [...(claims.get(d) ?? []), c.name]);
   }
-  const writes = new Map<string, string>();
-  const removes: string[] = [];
-  const added: string[] = [];
-  const changed: string[] = [];
-  const removed: string[] = [];
-  const kept: string[] = [];
+  const steps: Awaited<ReturnType<typeof syncCustomer>>[] = [];
   for (const c of selected) {
-    const step = await syncCustomer(c, own.get(c.id), { claims, handWritten, options, notes });
-    if (step.write) writes.set(step.write.file, step.write.text);
-    if (step.remove) removes.push(step.remove);
-    if (step.kind === 'added') added.push(step.name);
-    if (step.kind === 'changed') changed.push(step.name);
-    if (step.kind === 'removed') removed.push(step.name);
+    steps.push(await syncCustomer(c, own.get(c.id), { claims, handWritten, options, notes }));
   }
-  for (const [id, synced] of own) {
-    if (customers.some((c) => c.id === id)) continue;
-    if (!options.prune) kept.push(synced.tenant.name);
-    else {
+  const named = (kind: string) => steps.filter((x) => x.kind === kind).map((x) => x.name);
+  const writes = new Map(steps.flatMap((x) => (x.write ? [[x.write.file, x.write.text]] : [])));
+  const domains = new Map(steps.flatMap((x) => (x.domains ? [[x.name, x.domains]] : [])));
+  const removes = steps.flatMap((x) => (x.remove ? [x.remove] : []));
+  const [added, changed, removed] = [named('added'), named('changed'), named('removed')];
+  // A customer the source no longer lists: kept, or with --prune removed.
+  const gone = [...own].filter(([id]) => !customers.some((c) => c.id === id));
+  const kept = options.prune ? [] : gone.map(([, synced]) => synced.tenant.name);
+  if (options.prune) {
+    for (const [, synced] of gone) {
       removes.push(synced.file);
       removed.push(synced.tenant.name);
     }
@@ -325,6 +333,7 @@ export async function runSync(
     removed,
     kept,
     notes,
+    domains,
     outcome: any ? 'changed' : 'unchanged',
   };
 }

@@ -132,7 +132,9 @@ describe('mdm-discovery sync --from csv', () => {
     expect([none.code, summary(none.out).selected, await files()]).toEqual([0, 0, []]);
     const dry = await sync(file, '--include', 'contoso.sync.test', '--dry-run');
     expect(dry.code).toBe(0);
-    expect(dry.out).toContain('would be added: contoso-ltd-6f0c8a5e\n');
+    expect(dry.out).toContain(
+      'would be added: contoso-ltd-6f0c8a5e\n  + contoso.sync.test\n  + contoso-eu.sync.test\n',
+    );
     expect(await files()).toEqual([]);
     const keys = join(dir, 'keys.txt');
     await writeFile(keys, `# customers to take\n${THIRD}\n`);
@@ -173,7 +175,7 @@ describe('mdm-discovery sync --from csv', () => {
     );
     const second = await sync(file2);
     expect(second.code).toBe(3);
-    expect(second.out).toContain('changed: contoso-ltd-6f0c8a5e\n');
+    expect(second.out).toContain('changed: contoso-ltd-6f0c8a5e\n  + contoso-eu.sync.test\n');
     const tenant = (await loadConfig(out)).tenants.find((t) => t.name === 'contoso-ltd-6f0c8a5e');
     expect(tenant?.domains).toEqual(['contoso.sync.test', 'contoso-eu.sync.test']);
     expect(tenant?.rules.map((r) => r.name)).toEqual(['macs-to-abm']);
@@ -271,6 +273,35 @@ describe('mdm-discovery sync --from csv', () => {
     expect(broken.code).toBe(1);
     expect(broken.err).toContain(`${join(out, 'broken.json')}: not valid JSON`);
     expect(await files()).toEqual(['broken.json']);
+  });
+
+  it('is picked up by the running service through its file watcher', async () => {
+    await writeFile(
+      join(out, 'hand.json'),
+      JSON.stringify({ tenants: [{ name: 'mine', domains: ['hand.sync.test'], notFound: true }] }),
+    );
+    const server = await startCaptured(out);
+    try {
+      const ask = async () => {
+        const res = await request(`${server.url}/.well-known/com.apple.remotemanagement`, {
+          headers: { host: 'contoso.sync.test' },
+        });
+        return { status: res.statusCode, body: await res.body.text() };
+      };
+      expect((await ask()).status).toBe(404);
+      expect((await sync(await csv(CSV), '--include', 'Contoso Ltd')).code).toBe(3);
+      const deadline = Date.now() + 10_000;
+      let answer = await ask();
+      while (answer.status !== 200 && Date.now() < deadline) {
+        await new Promise((r) => setTimeout(r, 100));
+        answer = await ask();
+      }
+      expect(answer.body).toBe(
+        `{"Servers":[{"Version":"mdm-byod","BaseURL":"https://manage.microsoft.com/EnrollmentServer/PostReportDeviceInfoForUEV2?aadTenantId=${GUID}"}]}`,
+      );
+    } finally {
+      await server.close();
+    }
   });
 
   it('is shown on the status page: where each tenant came from, and when', async () => {

@@ -1,9 +1,10 @@
 // `mdm-discovery sync`: the config follows the customers a source lists, every domain proved first.
 import { readFile } from 'node:fs/promises';
 import type { Customer } from '../../sync/csv.js';
+import type { SyncReport } from '../../sync/sync.js';
 import type { Client } from '../../verify/fetch.js';
 import { parse } from '../args.js';
-import { type Command, UsageError } from '../command.js';
+import { type Command, type Io, UsageError } from '../command.js';
 import { lookupClient, NETWORK_OPTIONS, NETWORK_USAGE, networkOptions } from '../network.js';
 
 const USAGE = `Usage: mdm-discovery sync --from csv FILE --out DIR [options]
@@ -129,6 +130,27 @@ async function sourceOf(
   throw new UsageError('--from is csv FILE, cipp --url URL, or graph');
 }
 
+/** Each tenant added, changed or removed (with the domains it gains and loses), then the notes. */
+function printReport(io: Io, report: SyncReport, dryRun: boolean): void {
+  const would = dryRun ? 'would be ' : '';
+  for (const [what, names] of [
+    ['added', report.added],
+    ['changed', report.changed],
+    ['removed', report.removed],
+  ] as const) {
+    for (const name of names) {
+      io.stdout.write(`${would}${what}: ${name}\n`);
+      const changes = report.domains.get(name);
+      for (const d of changes?.added ?? []) io.stdout.write(`  + ${d}\n`);
+      for (const d of changes?.removed ?? []) io.stdout.write(`  - ${d}\n`);
+    }
+  }
+  for (const name of report.kept) {
+    io.stdout.write(`kept: ${name} (no longer in the source; --prune removes it)\n`);
+  }
+  for (const note of report.notes) io.stdout.write(`note: ${note}\n`);
+}
+
 export const syncCommand: Command = {
   usage: USAGE,
   async run(args, { io }) {
@@ -173,18 +195,7 @@ export const syncCommand: Command = {
         now: new Date(),
         lookup: signInLookup(client),
       });
-      const would = values['dry-run'] ? 'would be ' : '';
-      for (const [what, names] of [
-        ['added', report.added],
-        ['changed', report.changed],
-        ['removed', report.removed],
-      ] as const) {
-        for (const name of names) io.stdout.write(`${would}${what}: ${name}\n`);
-      }
-      for (const name of report.kept) {
-        io.stdout.write(`kept: ${name} (no longer in the source; --prune removes it)\n`);
-      }
-      for (const note of report.notes) io.stdout.write(`note: ${note}\n`);
+      printReport(io, report, values['dry-run'] === true);
       line({
         customers: report.customers,
         selected: report.selected,
