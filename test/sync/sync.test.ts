@@ -50,7 +50,7 @@ beforeEach(async () => {
 const CSV = `name,domains,tenantId,cloud
 Contoso Ltd,contoso.sync.test;contoso-eu.sync.test contoso.onmicrosoft.com contoso.appleaccount.com,${GUID},commercial
 Fabrikam,"fabrikam.sync.test; stolen.sync.test",${OTHER_GUID},
-Northwind,northwind.sync.test,${THIRD},commercial
+Northwind,northwind.sync.test ghost.sync.test,${THIRD},commercial
 `;
 
 async function csv(text: string): Promise<string> {
@@ -93,6 +93,9 @@ describe('mdm-discovery sync --from csv', () => {
     );
     expect(first.out).toContain(
       'note: Contoso Ltd: contoso.appleaccount.com left out: it is under appleaccount.com, for which Apple answers',
+    );
+    expect(first.out).toContain(
+      'note: Northwind: ghost.sync.test left out: no Entra tenant has verified it (AADSTS90002)',
     );
     expect(first.out).not.toContain('onmicrosoft');
     expect(summary(first.out)).toMatchObject({
