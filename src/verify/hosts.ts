@@ -2,7 +2,7 @@
 // as the discovery host is (Apple's TLS notice covers the enrollment too: docs/protocol.md section 7).
 // verify and the watcher's deep rounds read it.
 import { type Check, check, checker, unresolved } from './checks.js';
-import { isPrivateAddress, type NetOptions, probeTls, resolveHost } from './net.js';
+import { blockedAddress, type NetOptions, probeTls, resolveHost } from './net.js';
 import { judgeTlsOf } from './tls.js';
 
 export interface HostTls {
@@ -41,8 +41,8 @@ export async function judgeHosts(
       out.push({ ...at, checks: [check({ ...unresolved(host, dns.error), section })] });
       continue;
     }
-    const blocked = dns.addresses.find(isPrivateAddress);
-    if (dns.via === 'dns' && !options.allowPrivate && blocked !== undefined) {
+    const blocked = blockedAddress(options, dns.addresses, dns.via === '--resolve');
+    if (blocked !== undefined) {
       const skipped = checker(section, 'tls.not-checked', 'TLS').info(
         `${host}: not checked, it is at ${blocked}, a private address (pass --allow-private to allow it)`,
       );

@@ -109,6 +109,19 @@ export function isPrivateAddress(address: string): boolean {
  * `target` (see below), each exchange within --timeout, and all of them within `deadline` (a
  * time in milliseconds from now, or a signal of the caller's).
  */
+/**
+ * The loopback, private, link-local or metadata address a host other than the checked one may not
+ * be contacted at (redirect targets, BaseURLs and their TLS), unless --allow-private; `exempt` for
+ * the checked host itself and for a host a --resolve entry places.
+ */
+export function blockedAddress(
+  options: NetOptions,
+  addresses: readonly string[],
+  exempt: boolean,
+): string | undefined {
+  return options.allowPrivate || exempt ? undefined : addresses.find(isPrivateAddress);
+}
+
 export function createClient(
   options: NetOptions,
   target: string,
@@ -166,12 +179,12 @@ export function dispatcher(options: NetOptions, insecure: boolean, target: strin
       if (forced !== undefined) {
         return connectTo(opts, forced.address, callback, forced.connectPort);
       }
-      const free = options.allowPrivate || host.toLowerCase() === target.toLowerCase();
+      const exempt = host.toLowerCase() === target.toLowerCase();
       const addresses =
         isIP(host) !== 0 ? Promise.resolve([host]) : (options.lookup ?? lookupAll)(host);
       addresses.then(
         (found) => {
-          const blocked = free ? undefined : found.find(isPrivateAddress);
+          const blocked = blockedAddress(options, found, exempt);
           const first = found[0];
           if (blocked !== undefined) {
             callback(
