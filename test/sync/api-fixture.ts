@@ -66,3 +66,19 @@ export async function startApiFixture(
     },
   };
 }
+
+/** The network options that send every host to the fixture and trust its CA. */
+export function networkArgs(api: ApiFixture): string[] {
+  return ['--ca', api.caFile, '--resolve', `*:443:127.0.0.1:${api.port}`];
+}
+
+/** An app's credentials in the environment, in the order of `names` (client ID, secret, tenant). */
+export function setCredentials(names: readonly string[], values: readonly string[]): void {
+  names.forEach((name, i) => {
+    process.env[name] = values[i];
+  });
+}
+
+export function clearCredentials(names: readonly string[]): void {
+  for (const name of names) delete process.env[name];
+}

@@ -9,7 +9,15 @@ import { loadConfig } from '../../src/config/load.js';
 import { CIPP_ENV } from '../../src/sync/cipp.js';
 import { cliInProcess } from '../helpers/cli.js';
 import { GUID, OTHER_GUID, TENANTS } from '../verify/fixtures.js';
-import { type ApiFixture, formOf, reply, startApiFixture } from './api-fixture.js';
+import {
+  type ApiFixture,
+  clearCredentials,
+  formOf,
+  networkArgs,
+  reply,
+  setCredentials,
+  startApiFixture,
+} from './api-fixture.js';
 
 const PARTNER = '99999999-8888-4777-8666-555555555555';
 const CLIENT = 'cipp-app-client-id';
@@ -87,11 +95,7 @@ function listTenants(res: import('node:http').ServerResponse) {
 
 beforeEach(async () => {
   out = await mkdtemp(join(api.dir, 'out-'));
-  Object.assign(process.env, {
-    CIPP_CLIENT_ID: CLIENT,
-    CIPP_CLIENT_SECRET: 'secret',
-    CIPP_TENANT_ID: PARTNER,
-  });
+  setCredentials(CIPP_ENV, [CLIENT, 'secret', PARTNER]);
   Object.assign(state, {
     tenants: [
       { customerId: GUID, displayName: 'Contoso', defaultDomainName: 'contoso.cipp.test' },
@@ -115,7 +119,7 @@ beforeEach(async () => {
 });
 
 afterEach(() => {
-  for (const name of CIPP_ENV) delete process.env[name];
+  clearCredentials(CIPP_ENV);
 });
 
 const sync = (...args: string[]) =>
@@ -127,10 +131,7 @@ const sync = (...args: string[]) =>
     'https://cipp.test',
     '--out',
     out,
-    '--ca',
-    api.caFile,
-    '--resolve',
-    `*:443:127.0.0.1:${api.port}`,
+    ...networkArgs(api),
     '--timeout',
     '5',
     ...args,

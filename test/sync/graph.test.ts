@@ -8,7 +8,15 @@ import { loadConfig } from '../../src/config/load.js';
 import { GRAPH_ENV } from '../../src/sync/graph.js';
 import { cliInProcess } from '../helpers/cli.js';
 import { GUID, OTHER_GUID, TENANTS } from '../verify/fixtures.js';
-import { type ApiFixture, formOf, reply, startApiFixture } from './api-fixture.js';
+import {
+  type ApiFixture,
+  clearCredentials,
+  formOf,
+  networkArgs,
+  reply,
+  setCredentials,
+  startApiFixture,
+} from './api-fixture.js';
 
 const PARTNER = '77777777-6666-4555-8444-333333333333';
 const CLIENT = 'graph-app-client-id';
@@ -67,16 +75,12 @@ afterAll(() => api.close());
 
 beforeEach(async () => {
   out = await mkdtemp(join(api.dir, 'out-'));
-  Object.assign(process.env, {
-    GRAPH_CLIENT_ID: CLIENT,
-    GRAPH_CLIENT_SECRET: 'secret',
-    GRAPH_TENANT_ID: PARTNER,
-  });
+  setCredentials(GRAPH_ENV, [CLIENT, 'secret', PARTNER]);
   Object.assign(state, { loop: false, refused: '', asked: [] });
 });
 
 afterEach(() => {
-  for (const name of GRAPH_ENV) delete process.env[name];
+  clearCredentials(GRAPH_ENV);
 });
 
 const sync = (...args: string[]) =>
@@ -88,10 +92,7 @@ const sync = (...args: string[]) =>
     'usgov',
     '--out',
     out,
-    '--ca',
-    api.caFile,
-    '--resolve',
-    `*:443:127.0.0.1:${api.port}`,
+    ...networkArgs(api),
     ...args,
   ]);
 
